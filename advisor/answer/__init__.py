@@ -1,0 +1,1 @@
+"""Answering: question checks, evidence checks, and the answerers (extractive default, LLM optional)."""

@@ -1,0 +1,142 @@
+"""Is there enough evidence to answer? Decided from raw retrieval signals, calibrated on evals/golden.jsonl.
+
+Two ways a question goes unanswered:
+* nothing in the corpus is about it (the best passage is not close enough), or
+* it asks for a fact (a figure, a date, a name) about something the corpus never mentions — a city, a
+  year, a company — even if the rest of the question is on topic.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ..retrieve.hybrid import Retrieval
+from ..retrieve.lexical import LexicalIndex
+from ..text import fold, tokenize
+from .question import Question
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Evidence bars, per question language (Chinese questions score higher against this mostly-Chinese corpus).
+
+    Calibrated on evals/golden.jsonl with the bundled models (see README, "Refusal calibration"):
+    English answerable questions reach e5 ≥ 0.81, off-topic ones ≤ 0.80; Chinese answerable ones reach
+    e5 ≥ 0.888 and USE + ½·coverage ≥ 0.60, off-topic ones stay below 0.872 or 0.55.
+    """
+
+    en_min_cosine: float = 0.80
+    zh_min_cosine: float = 0.875
+    zh_min_support: float = 0.55
+    coverage_weight: float = 0.5
+
+
+DEFAULT_THRESHOLDS = Thresholds()
+
+_FACT_SEEKING = re.compile(
+    r"多少|几[家个年次位名]|哪一年|哪年|何时|什么时候|是谁|谁是|排名|GDP|产值是|税率|"
+    r"\bhow (?:many|much)\b|\bwhat year\b|\bwhen (?:did|was|will|is)\b|\bwho\b|\bgdp\b|"
+    r"\bwhat (?:was|is) the (?:rate|number|figure|share|growth|size|value)\b|\bpercentage\b",
+    re.IGNORECASE,
+)
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+# A capitalised word after a lower-case word or comma is a name; sentence-initial capitals are not.
+_EN_NAME = re.compile(r"(?<=[a-z,;:] )([A-Z][a-z]{2,})(?:'s)?\b")
+_EN_NAME_STOP = frozenset(
+    {
+        "What",
+        "How",
+        "Which",
+        "Who",
+        "When",
+        "Where",
+        "Why",
+        "The",
+        "Our",
+        "Is",
+        "Are",
+        "Can",
+        "Should",
+        "Will",
+        "Do",
+        "Does",
+        "Did",
+        "As",
+        "In",
+        "For",
+    }
+)
+
+
+_ZH_NAME_STOP = frozenset({"中文", "英文", "汉语", "英语", "中国"})
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """The verdict: answer or refuse, why, and the signals behind it."""
+
+    sufficient: bool
+    reason: str = ""  # "low_similarity" or "unknown_terms" when refusing
+    unknown_terms: tuple[str, ...] = ()  # names and figures the corpus never mentions (worth a notice)
+    fact_seeking: bool = False
+    coverage: float = 0.0
+
+
+def specific_terms(question: Question) -> list[tuple[str, bool]]:
+    """(term, is_name) for what a question is about: figures and names, plus other Chinese nouns (not names)."""
+    text = question.text
+    terms = [(m.group(0), True) for m in _NUMBER.finditer(text) if len(m.group(0)) >= 2]
+    terms += [(m.group(1), True) for m in _EN_NAME.finditer(text) if m.group(1) not in _EN_NAME_STOP]
+    if re.search(r"[\u4e00-\u9fff]", text):
+        import jieba.posseg as pseg
+
+        terms += [
+            (w, flag in ("ns", "nr", "nt", "nz"))
+            for w, flag in pseg.lcut(text)
+            if flag.startswith("n") and len(w) >= 2 and not w.isascii() and w not in _ZH_NAME_STOP
+        ]
+    return list(dict.fromkeys(terms))
+
+
+def coverage(question: Question, lexical: LexicalIndex) -> float:
+    """Share of the question's tokens that occur anywhere in the corpus."""
+    tokens = tokenize(question.text)
+    return sum(lexical.knows(t) for t in tokens) / len(tokens) if tokens else 0.0
+
+
+def check_evidence(
+    question: Question,
+    retrieval: Retrieval,
+    lexical: LexicalIndex,
+    thresholds: Thresholds = DEFAULT_THRESHOLDS,
+) -> Evidence:
+    """Answer only when a passage is close to the question and no asked-for fact is about an unknown name."""
+    unknown_all = [(t, is_name) for t, is_name in specific_terms(question) if not _known(t, lexical)]
+    unknown = tuple(t for t, is_name in unknown_all if is_name)
+    fact_seeking = bool(_FACT_SEEKING.search(question.text))
+    cov = coverage(question, lexical)
+    cosines = list(retrieval.best_cosine.values())
+    if not retrieval.passages or not cosines:
+        return Evidence(False, "low_similarity", unknown, fact_seeking, cov)
+    primary = cosines[0]
+    if question.lang == "en":
+        close = primary >= thresholds.en_min_cosine
+    else:
+        close = primary >= thresholds.zh_min_cosine
+        if len(cosines) > 1:
+            close = close and cosines[1] + thresholds.coverage_weight * cov >= thresholds.zh_min_support
+    if not close:
+        return Evidence(False, "low_similarity", unknown, fact_seeking, cov)
+    if unknown_all and fact_seeking:
+        return Evidence(False, "unknown_terms", unknown, fact_seeking, cov)
+    return Evidence(True, "", unknown, fact_seeking, cov)
+
+
+def _known(term: str, lexical: LexicalIndex) -> bool:
+    folded = fold(term)
+    if lexical.knows(folded) or lexical.knows(folded.removesuffix("'s")):
+        return True
+    # A name may be segmented differently in the corpus (高新区 → 高新/区): all its parts must be known.
+    parts = tokenize(term)
+    return bool(parts) and len(parts) > 1 and all(lexical.knows(p) for p in parts)

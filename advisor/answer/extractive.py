@@ -1,0 +1,125 @@
+"""The embedded default answerer: picks the most relevant sentences of the retrieved passages and cites them.
+
+No model writes anything here. Every sentence of an answer is a verbatim slice of the passage its [n]
+marker points to, so a citation can never be invented.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from ..embed.base import Embedder
+from ..schema import Citation, Passage
+from ..text import fold, split_sentences, tokenize
+from . import messages
+from .question import Question
+
+_LIST_MARK = re.compile(r"^(?:[•·\-–*]\s*|\d{1,2}[.、]\s*|[一二三四五六七八九十]+、)")
+MIN_SENTENCE_CHARS = {"zh": 12, "en": 40}
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A candidate sentence: verbatim text, the passage it comes from, and its order there."""
+
+    text: str
+    passage_rank: int
+    order: int
+
+
+@dataclass(frozen=True)
+class Draft:
+    """An answer before timings and metadata: text with [n] markers and the citations behind them."""
+
+    text: str
+    citations: tuple[Citation, ...]
+    refused: bool = False
+    prompt: str | None = None  # "name@hash" of the prompt, for answerers that use one
+    dropped_citations: int = 0
+    fallback: str | None = None
+
+
+class Answerer(Protocol):
+    """Turns a checked question and its retrieved passages into a cited draft answer."""
+
+    backend: str
+
+    def answer(self, question: Question, passages: Sequence[Passage]) -> Draft: ...
+
+
+def candidate_sentences(passages: Sequence[Passage]) -> list[Sentence]:
+    """Sentences of the passages, line by line, with list markers trimmed and headings dropped."""
+    out: list[Sentence] = []
+    for rank, passage in enumerate(passages):
+        lang = passage.chunk.lang
+        order = 0
+        for line in passage.chunk.text.split("\n"):
+            for sentence in split_sentences(line):
+                trimmed = _LIST_MARK.sub("", sentence).strip()
+                if len(trimmed) < MIN_SENTENCE_CHARS[lang] or trimmed.endswith(("?", "？", ":", "：")):
+                    continue  # headings, questions and list intros do not answer anything on their own
+                out.append(Sentence(trimmed, rank, order))
+                order += 1
+    return out
+
+
+class ExtractiveAnswerer:
+    """Query-focused sentence selection with redundancy control (a small maximal-marginal-relevance loop)."""
+
+    backend = "extractive"
+
+    def __init__(self, sentence_encoder: Embedder, max_sentences: int = 3, max_per_passage: int = 2) -> None:
+        self.encoder = sentence_encoder
+        self.max_sentences = max_sentences
+        self.max_per_passage = max_per_passage
+
+    def answer(self, question: Question, passages: Sequence[Passage]) -> Draft:
+        """Compose a short cited answer from `passages` (best first)."""
+        sentences = candidate_sentences(passages)
+        if not sentences:
+            return Draft("", ())
+        chosen = self._select(question.text, sentences)
+        chosen.sort(key=lambda s: (s.passage_rank, s.order))
+        numbers: dict[int, int] = {}
+        parts: list[str] = []
+        for sentence in chosen:
+            n = numbers.setdefault(sentence.passage_rank, len(numbers) + 1)
+            parts.append(f"{sentence.text}[{n}]")
+        citations = tuple(Citation(n, passages[rank]) for rank, n in numbers.items())
+        joiner = "" if question.lang == "zh" else " "
+        text = joiner.join(parts)
+        if all(passages[rank].chunk.lang != question.lang for rank in numbers):
+            text = f"{messages.ONLY_OTHER_LANGUAGE[question.lang]}\n\n{text}"
+        return Draft(text, citations)
+
+    def _select(self, query: str, sentences: Sequence[Sentence]) -> list[Sentence]:
+        vectors = self.encoder.embed_passages([s.text for s in sentences])
+        relevance = vectors @ self.encoder.embed_query(query)
+        terms = set(tokenize(query))
+        if terms:
+            # Shared words are strong evidence within one language; dense similarity carries across languages.
+            overlap = np.array([len(terms & set(tokenize(s.text))) / len(terms) for s in sentences])
+            relevance = relevance + 0.3 * overlap
+        relevance = relevance + np.array([0.05 / (1 + s.passage_rank) for s in sentences])
+        chosen: list[int] = []
+        per_passage: dict[int, int] = {}
+        best = float(relevance.max())
+        for index in np.argsort(-relevance):
+            if len(chosen) >= self.max_sentences or relevance[index] < 0.6 * best:
+                break
+            sentence = sentences[index]
+            if per_passage.get(sentence.passage_rank, 0) >= self.max_per_passage:
+                continue
+            if any(
+                float(vectors[index] @ vectors[j]) > 0.9 or fold(sentence.text) == fold(sentences[j].text)
+                for j in chosen
+            ):
+                continue  # near-duplicate of a sentence already chosen
+            chosen.append(int(index))
+            per_passage[sentence.passage_rank] = per_passage.get(sentence.passage_rank, 0) + 1
+        return [sentences[i] for i in chosen]

@@ -1,0 +1,98 @@
+"""One settings object, built at the entry point (env vars with the ADVISOR_ prefix, or a TOML file)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _default_home() -> Path:
+    """Where the index, caches and model live unless ADVISOR_HOME says otherwise."""
+    return REPO_ROOT / ".advisor-home"
+
+
+class Settings(BaseSettings):
+    """Everything configurable about advisor; read once at the entry point and passed down."""
+
+    model_config = SettingsConfigDict(env_prefix="ADVISOR_", extra="ignore")
+
+    home: Path = Field(default_factory=_default_home, description="Index, caches, uploads and models.")
+    corpus_dir: Path = Field(default=REPO_ROOT / "corpus", description="The curated corpus (always indexed).")
+    models_dir: Path | None = Field(default=None, description="Model cache; defaults to HOME/models.")
+    embedding_model: str = Field(
+        default="",
+        description="A sentence-transformers name or path; empty means the bundled multilingual-e5-small.",
+    )
+    cross_lingual_encoder: Literal["use", "none"] = Field(
+        default="use", description="Second dense encoder that bridges languages (USE multilingual v3)."
+    )
+    chroma_url: str = Field(default="", description="http://host:port of a Chroma server; empty = local.")
+
+    top_k: int = Field(default=5, ge=1, le=20, description="Passages handed to the answerer.")
+    candidates: int = Field(default=30, ge=5, le=200, description="Candidates per retriever and language.")
+    max_question_chars: int = Field(default=1000, ge=50, le=20000)
+
+    llm_backend: Literal["extractive", "openai", "ollama"] = "extractive"
+    llm_base_url: str = ""
+    llm_model: str = ""
+    llm_api_key: SecretStr | None = None
+    llm_timeout_s: float = Field(default=30.0, gt=0)
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=7860, ge=1, le=65535)
+    max_upload_mb: int = Field(default=20, ge=1, le=500)
+
+    @field_validator("home", "corpus_dir", "models_dir", mode="after")
+    @classmethod
+    def _expand(cls, value: Path | None) -> Path | None:
+        return value.expanduser().resolve() if value is not None else None
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Precedence: explicit arguments > environment > TOML file (ADVISOR_CONFIG or HOME/config.toml)."""
+        toml_path = os.environ.get("ADVISOR_CONFIG")
+        if not toml_path:
+            home = Path(os.environ.get("ADVISOR_HOME") or _default_home()).expanduser()
+            toml_path = str(home / "config.toml")
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if Path(toml_path).is_file():
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_path))
+        return tuple(sources)
+
+    # Derived locations: computed, never stored, so one HOME moves everything.
+    @property
+    def model_cache(self) -> Path:
+        return self.models_dir or self.home / "models"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.home / "index"
+
+    @property
+    def uploads_dir(self) -> Path:
+        return self.home / "uploads"
+
+    @property
+    def api_key(self) -> str | None:
+        """The LLM key from ADVISOR_LLM_API_KEY, else the usual OPENAI_API_KEY; never logged."""
+        if self.llm_api_key is not None:
+            return self.llm_api_key.get_secret_value()
+        return os.environ.get("OPENAI_API_KEY") or None

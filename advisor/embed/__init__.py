@@ -1,0 +1,1 @@
+"""Embedders: text → unit vectors, behind one small interface."""

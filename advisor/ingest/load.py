@@ -1,0 +1,137 @@
+"""Load source files into Documents: corpus Markdown with YAML front matter, or plain text files."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Literal
+
+import yaml
+
+from ..schema import Document
+from ..text import cjk_count, detect_lang
+
+SUPPORTED_SUFFIXES = (".md", ".txt")
+MAX_FILE_BYTES = 20 * 1024 * 1024
+_FRONT_MATTER = re.compile(r"\A---\n(.*?)\n---\n", re.DOTALL)
+_SLUG = re.compile(r"[^a-z0-9\u4e00-\u9fff]+")
+
+
+class LoadError(ValueError):
+    """A file that cannot become a Document; the message says why and what to do."""
+
+
+def slugify(name: str) -> str:
+    """A stable, readable document id from a file name."""
+    slug = _SLUG.sub("-", name.lower()).strip("-")
+    return slug or "document"
+
+
+def _decode(raw: bytes, path: Path) -> str:
+    """UTF-8 (with or without BOM), else GB18030 for older Chinese files; anything else is refused."""
+    if b"\x00" in raw[:4096]:
+        raise LoadError(f"{path.name}: looks like a binary file, not text. Convert it to .txt or .md first.")
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise LoadError(f"{path.name}: cannot be decoded as UTF-8 or GB18030. Save it as UTF-8 and try again.")
+
+
+def parse_document(text: str, path: Path, rel_path: str) -> Document:
+    """Build a Document from file text; front matter (if any) supplies the metadata."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    meta: dict[str, object] = {}
+    body = text
+    offset = 0
+    match = _FRONT_MATTER.match(text)
+    if match:
+        try:
+            loaded = yaml.safe_load(match.group(1)) or {}
+        except yaml.YAMLError as exc:
+            raise LoadError(f"{rel_path}: front matter is not valid YAML ({exc}).") from exc
+        if not isinstance(loaded, dict):
+            raise LoadError(f"{rel_path}: front matter must be a mapping of fields.")
+        meta = loaded
+        body = text[match.end() :]
+        offset = match.group(0).count("\n")
+    if not body.strip():
+        raise LoadError(f"{rel_path}: the document has no text.")
+
+    titles_raw = meta.get("title")
+    if isinstance(titles_raw, dict):
+        titles = {str(k): str(v) for k, v in titles_raw.items()}
+    elif titles_raw:
+        titles = {detect_lang(str(titles_raw)): str(titles_raw)}
+    else:
+        first_line = next((ln.strip() for ln in body.splitlines() if ln.strip()), path.stem)
+        title = first_line if len(first_line) <= 80 else path.stem
+        titles = {detect_lang(title): title}
+
+    languages_raw = meta.get("languages")
+    if isinstance(languages_raw, list) and languages_raw:
+        languages = tuple(str(x) for x in languages_raw)
+    else:
+        languages = ("zh",) if cjk_count(body) * 3 > len(body) * 0.5 else (detect_lang(body),)
+
+    layout: Literal["single", "parallel"] = "parallel" if meta.get("layout") == "parallel" else "single"
+    date = meta.get("date")
+    return Document(
+        doc_id=str(meta.get("id") or slugify(path.stem)),
+        titles=titles,
+        languages=languages,
+        layout=layout,
+        body=body,
+        path=rel_path,
+        body_line_offset=offset,
+        source=str(meta.get("source") or ""),
+        date=str(date) if date else None,
+        kind=str(meta.get("kind") or "article"),
+        source_file=str(meta.get("source_file") or path.name),
+        excerpt_of=str(meta["excerpt_of"]) if meta.get("excerpt_of") else None,
+        content_hash=hashlib.sha256(text.encode("utf-8")).hexdigest()[:16],
+    )
+
+
+def load_file(path: Path, root: Path | None = None) -> Document:
+    """Read one supported file into a Document, refusing oversize, binary or undecodable files."""
+    if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+        raise LoadError(
+            f"{path.name}: unsupported file type {path.suffix!r}; use {', '.join(SUPPORTED_SUFFIXES)}."
+        )
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise LoadError(
+            f"{path.name}: {size / 1e6:.1f} MB is over the {MAX_FILE_BYTES // 1_000_000} MB limit."
+        )
+    rel = _relative(path, root)
+    return parse_document(_decode(path.read_bytes(), path), path, rel)
+
+
+def _relative(path: Path, root: Path | None) -> str:
+    if root is not None:
+        base = root if root.is_dir() else root.parent
+        try:
+            return str(Path(base.name) / path.resolve().relative_to(base.resolve()))
+        except ValueError:
+            pass
+    return path.name
+
+
+def iter_files(roots: Iterable[Path]) -> Iterator[tuple[Path, Path]]:
+    """(file, root) for every supported file under the roots, in a stable order; hidden files skipped."""
+    for root in roots:
+        if root.is_file():
+            yield root, root
+            continue
+        for path in sorted(root.rglob("*")):
+            rel_parts = path.relative_to(root).parts
+            if (
+                path.is_file()
+                and path.suffix.lower() in SUPPORTED_SUFFIXES
+                and not any(p.startswith(".") for p in rel_parts)
+            ):
+                yield path, root

@@ -1,0 +1,134 @@
+"""Language-aware text helpers: language detection, Traditional→Simplified folding, tokens, sentences."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .schema import Lang
+
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
+_WORDISH = re.compile(r"[\w\u3400-\u4dbf\u4e00-\u9fff]", re.UNICODE)
+_SPACES = re.compile(r"\s+")
+# Sentence ends: Chinese 。！？；and the ASCII/full-width equivalents, keeping closing quotes with the sentence.
+# A full stop after a digit ("1. ", "2.5") is a list number or a decimal, not a sentence end.
+_SENTENCE_END = re.compile(r"(?<=[。！？；!?;])[”’\"')）]*|(?<=[^\d\s][.])[”’\"')）]*(?=\s)")
+
+EN_STOPWORDS = frozenset(
+    """a an the and or but if of to in on at by for with from as is are was were be been being it its this that
+    these those do does did how what which who whom why when where can could should would will shall may might
+    must i we you they he she our your their my me us them not no than then so such into about over under
+    there here have has had also very more most any all each other some only own same just too between both""".split()
+)
+ZH_STOPWORDS = frozenset(
+    "的 了 和 与 及 或 是 在 也 都 而 就 把 被 对 于 之 其 这 那 有 为 以 中 等 吗 呢 吧 啊 什么 怎么 如何 我们 你们 他们".split()
+)
+
+
+def cjk_count(text: str) -> int:
+    """Number of CJK ideographs in `text`."""
+    return len(_CJK.findall(text))
+
+
+def detect_lang(text: str) -> Lang:
+    """'zh' when Chinese characters dominate the words of `text`, else 'en'.
+
+    One CJK character carries about as much as one English word, and an English question may quote a
+    Chinese term ("How is 产业集群 defined?"), so Chinese must clearly outnumber English words.
+    """
+    han = cjk_count(text)
+    words = len(_LATIN_WORD.findall(text))
+    return "zh" if han > 0 and han >= 1.5 * words else "en"
+
+
+def has_content(text: str) -> bool:
+    """True when `text` holds at least one letter, digit-free word or Chinese character."""
+    return bool(_CJK.search(text) or _LATIN_WORD.search(text))
+
+
+def collapse_ws(text: str) -> str:
+    """Whitespace runs → one space, stripped; used to compare passages with the corpus."""
+    return _SPACES.sub(" ", text).strip()
+
+
+@lru_cache(maxsize=1)
+def _t2s() -> Any:
+    import opencc
+
+    return opencc.OpenCC("t2s")
+
+
+def simplify(text: str) -> str:
+    """Traditional→Simplified only: what the encoders read, so both scripts land in one space."""
+    return _t2s().convert(text) if _CJK.search(text) else text
+
+
+def fold(text: str) -> str:
+    """Matching form of `text`: NFKC, Traditional→Simplified, lower case. Never shown to users."""
+    text = unicodedata.normalize("NFKC", text)
+    if _CJK.search(text):
+        text = _t2s().convert(text)
+    return text.lower()
+
+
+@lru_cache(maxsize=1)
+def _jieba() -> Any:
+    import logging
+
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    jieba.initialize()
+    return jieba
+
+
+def _stem(word: str) -> str:
+    """A deliberately light English stemmer: plural and common inflection endings only."""
+    for suffix, repl in (("ies", "y"), ("sses", "ss"), ("s", "")):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3 and not word.endswith("ss"):
+            return word[: len(word) - len(suffix)] + repl
+    return word
+
+
+def tokenize(text: str) -> list[str]:
+    """Lexical tokens of folded text: jieba words for Chinese, stemmed words for English, no stopwords."""
+    tokens: list[str] = []
+    for raw in _jieba().lcut(fold(text)):
+        tok = raw.strip()
+        if not tok or not _WORDISH.search(tok):
+            continue
+        if tok.isascii():
+            if tok in EN_STOPWORDS or (len(tok) < 2 and not tok.isdigit()):
+                continue
+            tokens.append(_stem(tok))
+        elif tok not in ZH_STOPWORDS:
+            tokens.append(tok)
+    return tokens
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split a paragraph into sentences at 。！？；and . ! ? — each sentence is a verbatim slice of `text`."""
+    out: list[str] = []
+    start = 0
+    for match in _SENTENCE_END.finditer(text):
+        end = match.end()
+        piece = text[start:end].strip()
+        if piece:
+            out.append(piece)
+        start = end
+    tail = text[start:].strip()
+    if tail:
+        out.append(tail)
+    return out
+
+
+@lru_cache(maxsize=4096)
+def pinyin_key(word: str) -> str:
+    """Toneless pinyin of a Chinese word ('温州' → 'wenzhou'), to match romanised names in English questions."""
+    from pypinyin import lazy_pinyin
+
+    return "".join(lazy_pinyin(word)).lower()

@@ -1,0 +1,95 @@
+"""Answer logic with fakes: question checks, evidence rules, sentence selection and citation numbering."""
+
+from __future__ import annotations
+
+import pytest
+
+from advisor.answer.evidence import Thresholds, check_evidence, specific_terms
+from advisor.answer.extractive import ExtractiveAnswerer, candidate_sentences
+from advisor.answer.question import QuestionError, prepare_question
+from advisor.embed.fake import HashEmbedder
+from advisor.retrieve.hybrid import Retrieval
+from advisor.retrieve.lexical import LexicalIndex
+from advisor.schema import Chunk, Passage
+
+
+def chunk(cid: str, text: str, lang: str = "zh", doc: str = "d") -> Chunk:
+    return Chunk(cid, doc, "T", lang, text, 0, "corpus/d.md", 1, 1)  # type: ignore[arg-type]
+
+
+PASSAGES = [
+    Passage(chunk("d:0", "产业集群是有组织的共生网络。企业之间存在稳定的产业链协作。"), 1.0),
+    Passage(chunk("d:1", "产业集聚只是地理上的集中。企业之间不一定存在紧密的经济联系。"), 0.9),
+    Passage(chunk("d:2", "1.如何判断生态链是否健康?\n答:需重点观察三个维度。"), 0.5),
+]
+
+
+def test_question_checks() -> None:
+    with pytest.raises(QuestionError):
+        prepare_question("  \n\t ", 100)
+    with pytest.raises(QuestionError):
+        prepare_question("?!?! 2024 ...", 100)
+    q = prepare_question("什么是产业集群？" * 50, 100)
+    assert len(q.text) == 100 and q.notices and q.lang == "zh"
+    assert prepare_question("What\u200b is a cluster?\x07", 100).text == "What is a cluster?"
+
+
+def test_candidate_sentences_drop_headings_and_questions() -> None:
+    texts = [s.text for s in candidate_sentences(PASSAGES)]
+    assert "1.如何判断生态链是否健康?" not in texts
+    assert "答:需重点观察三个维度。" in texts
+
+
+def test_extractive_answer_cites_the_passage_each_sentence_came_from() -> None:
+    answerer = ExtractiveAnswerer(HashEmbedder(dim=256))
+    question = prepare_question("产业集聚和产业集群的区别是什么？", 200)
+    draft = answerer.answer(question, PASSAGES)
+    assert draft.citations
+    for citation in draft.citations:
+        assert f"[{citation.n}]" in draft.text
+    for sentence, n in __import__("re").findall(r"(.+?)\[(\d+)\]", draft.text):
+        cited = next(c for c in draft.citations if c.n == int(n))
+        assert sentence.strip() in cited.passage.chunk.text
+    assert [c.n for c in draft.citations] == list(range(1, len(draft.citations) + 1))
+
+
+def test_english_question_over_chinese_passages_says_so() -> None:
+    draft = ExtractiveAnswerer(HashEmbedder()).answer(
+        prepare_question("What is a cluster?", 100), PASSAGES[:1]
+    )
+    assert draft.text.startswith("The corpus covers this only in Chinese")
+
+
+def _lexical() -> LexicalIndex:
+    return LexicalIndex(
+        [p.chunk for p in PASSAGES] + [chunk("e:0", "Clusters in Zhili and 温州 grew fast.", "en")]
+    )
+
+
+def test_fact_question_about_an_unknown_name_is_refused() -> None:
+    retrieval = Retrieval(tuple(PASSAGES), {"e5": 0.95, "use": 0.9})
+    refused = check_evidence(prepare_question("合肥的产业集群有多少家企业？", 100), retrieval, _lexical())
+    assert not refused.sufficient and refused.reason == "unknown_terms"
+    advice = check_evidence(
+        prepare_question("合肥的产业集群怎样建立产业链协作？", 100), retrieval, _lexical()
+    )
+    assert advice.sufficient
+
+
+def test_romanised_chinese_names_count_as_known() -> None:
+    terms = dict(specific_terms(prepare_question("How did firms in Wenzhou and Chengdu react?", 100)))
+    assert {"Wenzhou", "Chengdu"} <= set(terms)
+    lexical = _lexical()
+    assert lexical.knows("wenzhou") and not lexical.knows("chengdu")
+
+
+def test_low_similarity_is_refused_per_language_threshold() -> None:
+    t = Thresholds(en_min_cosine=0.8, zh_min_cosine=0.9, zh_min_support=0.5)
+    en = prepare_question("How do clusters grow?", 100)
+    assert check_evidence(en, Retrieval(tuple(PASSAGES), {"e5": 0.81}), _lexical(), t).sufficient
+    assert (
+        check_evidence(en, Retrieval(tuple(PASSAGES), {"e5": 0.79}), _lexical(), t).reason == "low_similarity"
+    )
+    zh = prepare_question("产业集群是什么？", 100)
+    assert not check_evidence(zh, Retrieval(tuple(PASSAGES), {"e5": 0.85}), _lexical(), t).sufficient
+    assert not check_evidence(zh, Retrieval((), {"e5": 0.99}), _lexical(), t).sufficient

@@ -1,0 +1,40 @@
+"""Language helpers: detection, folding, tokens, sentences."""
+
+from advisor.text import collapse_ws, detect_lang, fold, has_content, simplify, split_sentences, tokenize
+
+
+def test_detect_lang_follows_the_dominant_language() -> None:
+    assert detect_lang("我们园区企业很多但产值上不去，怎么办？") == "zh"
+    assert detect_lang("How do I tell an agglomeration from a real cluster?") == "en"
+    assert detect_lang("How is 产业集群 defined in the corpus?") == "en"
+    assert detect_lang("cluster 和 agglomeration 有什么区别") == "zh"
+
+
+def test_fold_maps_traditional_to_simplified_for_matching_only() -> None:
+    assert fold("產業集群和產業集聚的區別") == "产业集群和产业集聚的区别"
+    assert simplify("產業鏈") == "产业链"
+    assert fold("Industrial CLUSTER") == "industrial cluster"
+
+
+def test_tokenize_drops_stopwords_and_folds_scripts() -> None:
+    tokens = tokenize("How do industrial clusters differ? 產業集群的區別")
+    assert "cluster" in tokens and "industrial" in tokens
+    assert "how" not in tokens and "do" not in tokens
+    assert "产业" in tokens and "区别" in tokens
+    assert "的" not in tokens
+
+
+def test_split_sentences_keeps_verbatim_slices() -> None:
+    text = "产业集群是一种形态。具备规模效应；二是空间邻近性？“好的。”然后 1. First point. Second one! 2.5 percent"
+    sentences = split_sentences(text)
+    assert sentences[:3] == ["产业集群是一种形态。", "具备规模效应；", "二是空间邻近性？"]
+    assert all(s in text for s in sentences)
+    assert "然后 1. First point." in sentences  # a list number is not a sentence end
+    assert sentences[-2:] == ["Second one!", "2.5 percent"]  # nor is a decimal point
+    assert collapse_ws(" ".join(sentences)).replace(" ", "") == text.replace(" ", "")
+
+
+def test_has_content_rejects_punctuation_and_digits() -> None:
+    assert not has_content("？？？ !!! 123 ...")
+    assert has_content("集群")
+    assert has_content("cluster")
