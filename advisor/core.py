@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,6 +21,8 @@ from .schema import Answer, Citation, SourceInfo
 
 if TYPE_CHECKING:
     from .answer.question import Question
+
+Turn = tuple[str, str]  # (question, answer text) of an earlier exchange in a conversation
 
 
 def default_embedders(settings: Settings) -> list[Embedder]:
@@ -100,20 +102,46 @@ class Advisor:
     def retrieve(self, question: Question, mode: Mode = "hybrid", k: int | None = None) -> Retrieval:
         return self.retriever().retrieve(question.text, question.lang, k or self.settings.top_k, mode=mode)
 
-    def ask(self, raw_question: str, *, mode: Mode = "hybrid") -> Answer:
+    def ask(
+        self,
+        raw_question: str,
+        *,
+        history: Sequence[Turn] = (),
+        backend: str | None = None,
+        mode: Mode = "hybrid",
+    ) -> Answer:
         """Answer one question with citations, or refuse with related reading. Raises QuestionError on bad input."""
+        answer: Answer | None = None
+        for event in self.ask_stream(raw_question, history=history, backend=backend, mode=mode):
+            if isinstance(event, Answer):
+                answer = event
+        assert answer is not None
+        return answer
+
+    def ask_stream(
+        self,
+        raw_question: str,
+        *,
+        history: Sequence[Turn] = (),
+        backend: str | None = None,
+        mode: Mode = "hybrid",
+    ) -> Iterator[str | Answer]:
+        """Yield text deltas as the answer is written, then the finished Answer (always last).
+
+        `history` holds earlier (question, answer text) turns of a conversation; `backend` overrides the
+        configured answerer for this question. The extractive answerer writes its answer in one piece.
+        """
         started = time.perf_counter()
         question = prepare_question(raw_question, self.settings.max_question_chars)
         retrieval = self.retrieve(question, mode=mode)
         retrieved = time.perf_counter()
         evidence = check_evidence(question, retrieval, self.retriever().lexical)
         notices = list(question.notices)
+        citations: tuple[Citation, ...] = ()
+        refused = True
         if evidence.sufficient:
             draft = self.extractive.answer(question, retrieval.passages)
-            refused = not draft.citations
-        else:
-            refused = True
-        citations: tuple[Citation, ...] = ()
+            refused = draft.refused or not draft.citations
         if refused:
             text = messages.REFUSAL[question.lang]
         else:
@@ -122,8 +150,9 @@ class Advisor:
                 notices.append(
                     messages.UNKNOWN_TERMS[question.lang].format(terms=", ".join(evidence.unknown_terms))
                 )
+        yield text
         done = time.perf_counter()
-        return Answer(
+        yield Answer(
             question=question.text,
             lang=question.lang,
             text=text,

@@ -12,7 +12,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 CORPUS = REPO / "corpus"
-GOLDEN = REPO / "evals" / "golden.jsonl"
+GOLDEN = REPO / "evals" / "retrieval_check.jsonl"  # the stable foundation check; golden.jsonl grows
 SEEDS = REPO.parent / "shared" / "seeds"
 
 for _name, _value in {
