@@ -93,3 +93,22 @@ def test_low_similarity_is_refused_per_language_threshold() -> None:
     zh = prepare_question("产业集群是什么？", 100)
     assert not check_evidence(zh, Retrieval(tuple(PASSAGES), {"e5": 0.85}), _lexical(), t).sufficient
     assert not check_evidence(zh, Retrieval((), {"e5": 0.99}), _lexical(), t).sufficient
+
+
+def test_vector_cache_encodes_each_text_once() -> None:
+    from advisor.embed.base import VectorCache
+
+    seen: list[list[str]] = []
+
+    def encode(texts: list[str]):  # type: ignore[no-untyped-def]
+        seen.append(texts)
+        return HashEmbedder().embed_passages(texts)
+
+    cache = VectorCache(size=3)
+    first = cache.get_many(["a", "b", "a"], encode)
+    again = cache.get_many(["b", "a"], encode)
+    assert seen == [["a", "b"]]
+    assert (first[1] == again[0]).all() and (first[0] == first[2]).all()
+    cache.get_many(["c", "d"], encode)  # evicts "b", the least recently used
+    cache.get_many(["a", "b"], encode)
+    assert seen[-1] == ["b"]

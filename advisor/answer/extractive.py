@@ -13,7 +13,7 @@ from typing import Protocol
 
 import numpy as np
 
-from ..embed.base import Embedder
+from ..embed.base import Embedder, VectorCache
 from ..schema import Citation, Passage
 from ..text import fold, split_sentences, tokenize
 from . import messages
@@ -75,6 +75,7 @@ class ExtractiveAnswerer:
 
     def __init__(self, sentence_encoder: Embedder, max_sentences: int = 3, max_per_passage: int = 2) -> None:
         self.encoder = sentence_encoder
+        self._sentences = VectorCache(20000)  # passages recur across questions; encode each sentence once
         self.max_sentences = max_sentences
         self.max_per_passage = max_per_passage
 
@@ -98,7 +99,7 @@ class ExtractiveAnswerer:
         return Draft(text, citations)
 
     def _select(self, query: str, sentences: Sequence[Sentence]) -> list[Sentence]:
-        vectors = self.encoder.embed_passages([s.text for s in sentences])
+        vectors = self._sentences.get_many([s.text for s in sentences], self.encoder.embed_passages)
         relevance = vectors @ self.encoder.embed_query(query)
         terms = set(tokenize(query))
         if terms:

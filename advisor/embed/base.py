@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -28,3 +30,27 @@ def normalise_rows(matrix: np.ndarray) -> np.ndarray:
     matrix = np.asarray(matrix, dtype=np.float32)
     norms = np.linalg.norm(matrix, axis=-1, keepdims=True)
     return matrix / np.maximum(norms, 1e-12)
+
+
+class VectorCache:
+    """A small thread-safe LRU of text → vector, so a repeated query or sentence is encoded once."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self.size = size
+        self._items: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get_many(self, texts: Sequence[str], encode: Callable[[list[str]], np.ndarray]) -> np.ndarray:
+        """Vectors for `texts`, encoding only those not seen recently (in one batch)."""
+        with self._lock:
+            known = {t: self._items[t] for t in texts if t in self._items}
+        missing = [t for t in dict.fromkeys(texts) if t not in known]
+        if missing:
+            known.update(zip(missing, encode(missing), strict=True))
+        with self._lock:
+            for text in texts:
+                self._items[text] = known[text]
+                self._items.move_to_end(text)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return np.stack([known[t] for t in texts]) if texts else np.zeros((0, 1), dtype=np.float32)

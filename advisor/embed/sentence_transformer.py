@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from ..text import simplify
-from .base import normalise_rows
+from .base import VectorCache, normalise_rows
 
 BATCH = 16
 
@@ -34,6 +34,7 @@ class SentenceTransformerEmbedder:
         self._passage_prefix = "passage: " if is_e5 else ""
         self._model: Any = None
         self._lock = threading.Lock()
+        self._queries = VectorCache(2048)
 
     def _load(self) -> Any:
         with self._lock:
@@ -57,4 +58,4 @@ class SentenceTransformerEmbedder:
         return self._encode([self._passage_prefix + simplify(t) for t in texts])
 
     def embed_query(self, text: str) -> np.ndarray:
-        return self._encode([self._query_prefix + simplify(text)])[0]
+        return self._queries.get_many([self._query_prefix + simplify(text)], self._encode)[0]

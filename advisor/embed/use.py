@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..text import simplify
-from .base import normalise_rows
+from .base import VectorCache, normalise_rows
 
 BATCH = 32
 
@@ -27,6 +27,7 @@ class UseEmbedder:
         self._threads = threads
         self._model: Any = None
         self._lock = threading.Lock()
+        self._queries = VectorCache(2048)
 
     def _load(self) -> Any:
         with self._lock:
@@ -45,4 +46,5 @@ class UseEmbedder:
         return normalise_rows(np.vstack(rows)) if rows else np.zeros((0, 512), dtype=np.float32)
 
     def embed_query(self, text: str) -> np.ndarray:
-        return normalise_rows(np.asarray(self._load().encode([simplify(text)])))[0]
+        encode = lambda texts: normalise_rows(np.asarray(self._load().encode(texts)))  # noqa: E731
+        return self._queries.get_many([simplify(text)], encode)[0]
