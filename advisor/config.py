@@ -34,6 +34,11 @@ class Settings(BaseSettings):
         default="",
         description="A sentence-transformers name or path; empty means the bundled multilingual-e5-small.",
     )
+    embedding_url: str = Field(
+        default="",
+        description="Base URL of an OpenAI-compatible embeddings server; replaces the local model.",
+    )
+    embedding_api_key: SecretStr | None = None
     cross_lingual_encoder: Literal["use", "none"] = Field(
         default="use", description="Second dense encoder that bridges languages (USE multilingual v3)."
     )
@@ -52,6 +57,12 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=7860, ge=1, le=65535)
     max_upload_mb: int = Field(default=20, ge=1, le=500)
+    web_concurrency: int = Field(
+        default=4, ge=1, le=64, description="Questions answered at once by the web page."
+    )
+    web_queue_size: int = Field(
+        default=64, ge=1, le=10000, description="Requests that may wait in the web queue."
+    )
 
     @field_validator("home", "corpus_dir", "models_dir", mode="after")
     @classmethod
@@ -89,6 +100,10 @@ class Settings(BaseSettings):
     @property
     def uploads_dir(self) -> Path:
         return self.home / "uploads"
+
+    @property
+    def feedback_path(self) -> Path:
+        return self.home / "feedback.sqlite"
 
     @property
     def api_key(self) -> str | None:

@@ -30,7 +30,14 @@ def default_embedders(settings: Settings) -> list[Embedder]:
     from .embed.sentence_transformer import SentenceTransformerEmbedder
 
     primary: Embedder
-    if settings.embedding_model:
+    if settings.embedding_url:
+        from .embed.remote import RemoteEmbedder
+
+        key = settings.embedding_api_key.get_secret_value() if settings.embedding_api_key else None
+        primary = RemoteEmbedder(
+            settings.embedding_url, settings.embedding_model or "intfloat/multilingual-e5-small", key
+        )
+    elif settings.embedding_model:
         primary = SentenceTransformerEmbedder(settings.embedding_model)
     else:
         from .embed.e5_rebuild import DEFAULT_MODEL_DIRNAME, ensure_e5_model
