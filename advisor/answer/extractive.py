@@ -75,7 +75,7 @@ class ExtractiveAnswerer:
 
     def __init__(self, sentence_encoder: Embedder, max_sentences: int = 3, max_per_passage: int = 2) -> None:
         self.encoder = sentence_encoder
-        self._sentences = VectorCache(20000)  # passages recur across questions; encode each sentence once
+        self.sentence_cache = VectorCache(20000)  # passages recur across questions; encode each sentence once
         self.max_sentences = max_sentences
         self.max_per_passage = max_per_passage
 
@@ -99,7 +99,7 @@ class ExtractiveAnswerer:
         return Draft(text, citations)
 
     def _select(self, query: str, sentences: Sequence[Sentence]) -> list[Sentence]:
-        vectors = self._sentences.get_many([s.text for s in sentences], self.encoder.embed_passages)
+        vectors = self.sentence_cache.get_many([s.text for s in sentences], self.encoder.embed_passages)
         relevance = vectors @ self.encoder.embed_query(query)
         terms = set(tokenize(query))
         if terms:

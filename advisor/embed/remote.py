@@ -29,7 +29,7 @@ class RemoteEmbedder:
         self._timeout = timeout_s
         self._client: Any = None
         self._lock = threading.Lock()
-        self._queries = VectorCache(2048)
+        self.query_cache = VectorCache(2048)
 
     def _load(self) -> Any:
         with self._lock:
@@ -44,7 +44,7 @@ class RemoteEmbedder:
                     api_key=SecretStr(self._api_key or "not-needed"),
                     check_embedding_ctx_length=False,  # send text, not tiktoken ids: the server has its own tokenizer
                     tiktoken_enabled=False,
-                    request_timeout=self._timeout,
+                    timeout=self._timeout,
                     max_retries=2,
                     chunk_size=64,
                 )
@@ -59,4 +59,4 @@ class RemoteEmbedder:
         return self._encode([self._passage_prefix + simplify(t) for t in texts])
 
     def embed_query(self, text: str) -> np.ndarray:
-        return self._queries.get_many([self._query_prefix + simplify(text)], self._encode)[0]
+        return self.query_cache.get_many([self._query_prefix + simplify(text)], self._encode)[0]

@@ -12,6 +12,7 @@ import numpy as np
 
 from ..text import simplify
 from .base import VectorCache, normalise_rows
+from .bert import BertMeanEncoder, is_plain_bert_folder
 
 BATCH = 16
 
@@ -34,20 +35,35 @@ class SentenceTransformerEmbedder:
         self._passage_prefix = "passage: " if is_e5 else ""
         self._model: Any = None
         self._lock = threading.Lock()
-        self._queries = VectorCache(2048)
+        self.query_cache = VectorCache(2048)
 
     def _load(self) -> Any:
         with self._lock:
             if self._model is None:
-                from sentence_transformers import SentenceTransformer
-
                 if self._resolve is not None:
                     self.model_ref = str(self._resolve())
-                self._model = SentenceTransformer(self.model_ref, device="cpu", local_files_only=True)
+                folder = Path(self.model_ref)
+                if folder.is_dir() and is_plain_bert_folder(folder):
+                    # Same folder, same numbers, without importing transformers (seconds of cold start).
+                    self._model = BertMeanEncoder(folder)
+                else:
+                    from sentence_transformers import SentenceTransformer
+
+                    self._model = SentenceTransformer(self.model_ref, device="cpu", local_files_only=True)
         return self._model
 
     def _encode(self, texts: list[str]) -> np.ndarray:
-        vectors = self._load().encode(
+        model = self._load()
+        if isinstance(model, BertMeanEncoder):
+            # Length-sorted batches waste little on padding; results go back in input order.
+            order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+            rows: dict[int, np.ndarray] = {}
+            for start in range(0, len(order), BATCH):
+                batch = order[start : start + BATCH]
+                for index, vector in zip(batch, model.encode([texts[i] for i in batch]), strict=True):
+                    rows[index] = vector
+            return np.stack([rows[i] for i in range(len(texts))])
+        vectors = model.encode(
             texts, batch_size=BATCH, convert_to_numpy=True, normalize_embeddings=True, show_progress_bar=False
         )
         return normalise_rows(vectors)
@@ -58,4 +74,4 @@ class SentenceTransformerEmbedder:
         return self._encode([self._passage_prefix + simplify(t) for t in texts])
 
     def embed_query(self, text: str) -> np.ndarray:
-        return self._queries.get_many([self._query_prefix + simplify(text)], self._encode)[0]
+        return self.query_cache.get_many([self._query_prefix + simplify(text)], self._encode)[0]

@@ -27,7 +27,7 @@ class UseEmbedder:
         self._threads = threads
         self._model: Any = None
         self._lock = threading.Lock()
-        self._queries = VectorCache(2048)
+        self.query_cache = VectorCache(2048)
 
     def _load(self) -> Any:
         with self._lock:
@@ -47,4 +47,4 @@ class UseEmbedder:
 
     def embed_query(self, text: str) -> np.ndarray:
         encode = lambda texts: normalise_rows(np.asarray(self._load().encode(texts)))  # noqa: E731
-        return self._queries.get_many([simplify(text)], encode)[0]
+        return self.query_cache.get_many([simplify(text)], encode)[0]

@@ -185,7 +185,9 @@ class Index:
         for chunk in self.chunks():
             by_doc.setdefault(chunk.doc_id, []).append(chunk)
         return [
-            SourceInfo(doc_id, cs[0].title, tuple(sorted({c.lang for c in cs})), len(cs), cs[0].path, cs[0].kind)
+            SourceInfo(
+                doc_id, cs[0].title, tuple(sorted({c.lang for c in cs})), len(cs), cs[0].path, cs[0].kind
+            )
             for doc_id, cs in sorted(by_doc.items())
         ]
 

@@ -20,7 +20,6 @@ from ..text import simplify
 
 if TYPE_CHECKING:
     from langchain_core.documents import Document as LCDocument
-    from langchain_core.embeddings import Embeddings
 
 _META_FIELDS = (
     "chunk_id",
@@ -114,25 +113,32 @@ class VectorIndex:
     batch_size = 64  # chunks embedded and written per step; an interrupted ingest keeps finished steps
 
     def __init__(self, client: Any, embedder: Embedder, records_db: Path, *, prefix: str = "chunks") -> None:
-        from langchain_chroma import Chroma
-
         self.embedder = embedder
         self.collection = f"{prefix}__{embedder.key}"[:63]
-        self._embeddings = _LangChainEmbeddings(embedder)
-        self._store = Chroma(
-            collection_name=self.collection,
-            embedding_function=self._as_embeddings(),
-            client=client,
-            collection_metadata={"hnsw:space": "cosine"},
+        self._client = client
+        # Queries talk to Chroma directly; the LangChain wrapper (seconds to import) is only built to ingest.
+        self._collection = client.get_or_create_collection(
+            self.collection, metadata={"hnsw:space": "cosine"}, embedding_function=None
         )
+        self._embeddings = _LangChainEmbeddings(embedder)
+        self._store: Any = None
         self._records_db = records_db
+        self._count: int | None = None
 
-    def _as_embeddings(self) -> Embeddings:
-        from typing import cast
+    def _langchain_store(self) -> Any:
+        if self._store is None:
+            from typing import cast
 
-        from langchain_core.embeddings import Embeddings
+            from langchain_chroma import Chroma
+            from langchain_core.embeddings import Embeddings
 
-        return cast(Embeddings, self._embeddings)
+            self._store = Chroma(
+                collection_name=self.collection,
+                embedding_function=cast(Embeddings, self._embeddings),
+                client=self._client,
+                collection_metadata={"hnsw:space": "cosine"},
+            )
+        return self._store
 
     def sync(self, chunks: Sequence[Chunk], on_embedded: Callable[[int], None] | None = None) -> SyncResult:
         """Make the collection hold exactly `chunks`, embedding only what is new or changed."""
@@ -147,7 +153,7 @@ class VectorIndex:
             result = index(
                 [chunk_to_document(c) for c in chunks],
                 records,
-                self._store,
+                self._langchain_store(),
                 cleanup="full",
                 source_id_key="doc_id",
                 batch_size=self.batch_size,
@@ -155,6 +161,7 @@ class VectorIndex:
             )
         finally:
             self._embeddings.on_embedded = None
+            self._count = None
         return SyncResult(
             self.collection,
             result["num_added"],
@@ -163,13 +170,40 @@ class VectorIndex:
             result["num_deleted"],
         )
 
+    def add_precomputed(self, chunks: Sequence[Chunk], vectors: np.ndarray, batch: int = 4096) -> None:
+        """Store chunks with vectors computed elsewhere (benchmarks at scale); bypasses the record manager."""
+        collection = self._collection
+        self._count = None
+        for start in range(0, len(chunks), batch):
+            docs = [chunk_to_document(c) for c in chunks[start : start + batch]]
+            collection.add(
+                ids=[c.chunk_id for c in chunks[start : start + batch]],
+                embeddings=vectors[start : start + batch].tolist(),
+                metadatas=[d.metadata for d in docs],
+                documents=[d.page_content for d in docs],
+            )
+
+    def vectors_by_chunk(self) -> dict[str, np.ndarray]:
+        """chunk_id → stored vector, for every chunk in the collection."""
+        got = self._collection.get(include=["embeddings", "metadatas"])
+        metadatas, embeddings = got["metadatas"] or [], got["embeddings"]
+        if embeddings is None:
+            return {}
+        return {
+            str(m["chunk_id"]): np.asarray(e, dtype=np.float32)
+            for m, e in zip(metadatas, list(embeddings), strict=True)
+        }
+
     def count(self) -> int:
-        return int(self._store._collection.count())
+        """Chunks in the collection (remembered until this process changes the collection)."""
+        if self._count is None:
+            self._count = int(self._collection.count())
+        return self._count
 
     def chunks(self) -> list[Chunk]:
         """Every chunk in the collection, in document order."""
-        got = self._store.get(include=["metadatas"])
-        chunks = [metadata_to_chunk(m) for m in got["metadatas"] if m]
+        got = self._collection.get(include=["metadatas"])
+        chunks = [metadata_to_chunk(dict(m)) for m in got["metadatas"] or [] if m]
         return sorted(chunks, key=lambda c: (c.doc_id, c.position))
 
     def search(self, vector: np.ndarray, k: int, lang: str | None = None) -> list[tuple[str, float]]:
@@ -177,7 +211,12 @@ class VectorIndex:
         total = self.count()
         if total == 0:
             return []
-        hits = self._store.similarity_search_by_vector_with_relevance_scores(
-            vector.tolist(), k=min(k, total), filter={"lang": lang} if lang else None
+        got = self._collection.query(
+            query_embeddings=[vector.tolist()],
+            n_results=min(k, total),
+            where={"lang": lang} if lang else None,
+            include=["metadatas", "distances"],
         )
-        return [(str(doc.metadata["chunk_id"]), 1.0 - float(distance)) for doc, distance in hits]
+        metadatas = (got["metadatas"] or [[]])[0]
+        distances = (got["distances"] or [[]])[0]
+        return [(str(m["chunk_id"]), 1.0 - float(d)) for m, d in zip(metadatas, distances, strict=True)]

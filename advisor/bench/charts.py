@@ -1,0 +1,48 @@
+"""Charts of a benchmark run (PNG, matplotlib's Agg backend: no display needed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+
+def write_charts(results: dict[str, Any], out: Path) -> list[Path]:
+    """Latency against corpus size, and ingest throughput against the bare encoders."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    written: list[Path] = []
+    scale = results.get("scale")
+    if scale:
+        rows = sorted(scale.values(), key=lambda r: r["chunks"])
+        sizes = [r["chunks"] for r in rows]
+        fig, ax = plt.subplots(figsize=(6.4, 4))
+        for key, label in (("retrieve_ms", "retrieve"), ("ask_ms", "ask (end to end)")):
+            ax.plot(sizes, [r[key]["p50"] for r in rows], marker="o", label=f"{label} p50")
+            ax.plot(sizes, [r[key]["p95"] for r in rows], marker="x", linestyle="--", label=f"{label} p95")
+        ax.set_xscale("log")
+        ax.set_xlabel("chunks in the index (log scale)")
+        ax.set_ylabel("milliseconds")
+        ax.set_title("Warm latency against corpus size (extractive backend)")
+        ax.grid(alpha=0.3)
+        ax.legend()
+        fig.tight_layout()
+        path = out / "latency-vs-size.png"
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        written.append(path)
+    ingest = results.get("ingest")
+    if ingest:
+        fig, ax = plt.subplots(figsize=(5, 3.2))
+        values = [ingest["bare_encoder_chunks_per_s"], ingest["pipeline_chunks_per_s"]]
+        ax.bar(["bare encoders", "whole ingest"], values, color=["#8c8c8c", "#2f6fb0"])
+        ax.set_ylabel("chunks per second")
+        ax.set_title(f"Ingest throughput (ratio {ingest['ratio']:.2f})")
+        fig.tight_layout()
+        path = out / "ingest-throughput.png"
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        written.append(path)
+    return written

@@ -1,0 +1,44 @@
+"""The lean BERT reader gives the same vectors as sentence-transformers on the bundled model folder."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from advisor.embed.bert import BertMeanEncoder, is_plain_bert_folder
+from advisor.embed.e5_rebuild import DEFAULT_MODEL_DIRNAME, ensure_e5_model
+
+from .conftest import models_dir
+
+pytestmark = pytest.mark.slow
+
+TEXTS = [
+    "query: 产业集聚和产业集群有什么区别？",
+    "query: How do I tell an agglomeration from a real cluster?",
+    "passage: 產業集群與產業集聚是區域經濟發展中兩個密切相關但內涵不同的概念。",
+    "passage: "
+    + "An industrial cluster refers to a geographical agglomeration. " * 80,  # longer than 512 tokens
+    "passage: ok",
+]
+
+
+def test_fast_path_matches_sentence_transformers() -> None:
+    from sentence_transformers import SentenceTransformer
+
+    folder = ensure_e5_model(models_dir())
+    assert folder.name == DEFAULT_MODEL_DIRNAME and is_plain_bert_folder(folder)
+    lean = BertMeanEncoder(folder)
+    reference = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
+    ours = lean.encode(TEXTS)
+    theirs = reference.encode(TEXTS, normalize_embeddings=True, convert_to_numpy=True)
+    cosines = (ours * theirs).sum(axis=1)
+    assert cosines.min() >= 0.9999, cosines
+    ids = reference.tokenizer(TEXTS, truncation=True, max_length=512)["input_ids"]
+    assert lean.token_ids(TEXTS) == [list(x) for x in ids]
+    # Batching and padding do not change a text's vector.
+    alone = lean.encode([TEXTS[4]])[0]
+    assert np.allclose(alone, ours[4], atol=1e-5)
+
+
+def test_other_folders_are_not_taken_for_plain_bert(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    assert not is_plain_bert_folder(tmp_path)
