@@ -1,4 +1,12 @@
-"""Golden-set items: load, validate, and resolve gold sources against the documents in the index."""
+"""Golden-set items: load, validate, and resolve gold sources against the documents in the index.
+
+The format (one JSON object per line; blank lines and lines starting with // are skipped):
+  id, lang ("zh"|"en"), question, type, answerable (true|false)   — required
+  gold_sources  document ids or file names (corpus file or the original seed file)
+  gold_quotes   verbatim substrings of the corpus that answer the question
+  key_facts     a list of facts, each a list of acceptable variants (any language)
+  must_not_say  strings a good answer never contains (an injected phrase, an invented figure)
+"""
 
 from __future__ import annotations
 
@@ -7,10 +15,26 @@ import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from ..schema import SourceInfo
 
 REQUIRED = ("id", "lang", "question", "type", "answerable")
+LANGS = ("zh", "en")
+# The question types of evals/golden.jsonl; a user's own set may use others.
+TYPES = (
+    "factual",
+    "advice",
+    "comparison",
+    "multi_doc",
+    "mixed",
+    "false_premise",
+    "unanswerable",
+    "injection",
+    "fake_citation",
+    "long_input",
+    "garbage",
+)
 
 
 class DatasetError(ValueError):
@@ -29,6 +53,7 @@ class Item:
     gold_sources: tuple[str, ...] = ()
     gold_quotes: tuple[str, ...] = ()
     key_facts: tuple[tuple[str, ...], ...] = ()
+    must_not_say: tuple[str, ...] = ()
     unknown_sources: tuple[str, ...] = field(default=(), compare=False)
 
     def cross_lingual(self, languages: dict[str, tuple[str, ...]]) -> bool:
@@ -37,38 +62,75 @@ class Item:
         return bool(langs) and all(self.lang not in ls for ls in langs)
 
 
+def _strings(row: dict[str, Any], key: str, where: str) -> tuple[str, ...]:
+    value = row.get(key) or []
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise DatasetError(f"{where}: {key} must be a list of strings")
+    return tuple(value)
+
+
+def _facts(row: dict[str, Any], where: str) -> tuple[tuple[str, ...], ...]:
+    value = row.get("key_facts") or []
+    if not isinstance(value, list):
+        raise DatasetError(f"{where}: key_facts must be a list of lists of variants")
+    facts = []
+    for fact in value:
+        variants = [fact] if isinstance(fact, str) else fact
+        if not isinstance(variants, list) or not variants or not all(isinstance(v, str) for v in variants):
+            raise DatasetError(f"{where}: each key fact must be a non-empty list of strings, got {fact!r}")
+        facts.append(tuple(variants))
+    return tuple(facts)
+
+
+def parse_item(row: Any, where: str) -> Item:
+    """One validated item from one parsed JSON line; `where` ("file:line") prefixes every error."""
+    if not isinstance(row, dict):
+        raise DatasetError(f"{where}: expected a JSON object, got {type(row).__name__}")
+    missing = [k for k in REQUIRED if k not in row]
+    if missing:
+        raise DatasetError(f"{where}: missing field(s) {', '.join(missing)}")
+    if row["lang"] not in LANGS:
+        raise DatasetError(f"{where}: lang must be one of {', '.join(LANGS)}, got {row['lang']!r}")
+    if not isinstance(row["answerable"], bool):
+        raise DatasetError(f"{where}: answerable must be true or false, got {row['answerable']!r}")
+    if not isinstance(row["question"], str):
+        raise DatasetError(f"{where}: question must be a string")
+    return Item(
+        id=str(row["id"]),
+        lang=row["lang"],
+        question=row["question"],
+        type=str(row["type"]),
+        answerable=row["answerable"],
+        gold_sources=_strings(row, "gold_sources", where),
+        gold_quotes=_strings(row, "gold_quotes", where),
+        key_facts=_facts(row, where),
+        must_not_say=_strings(row, "must_not_say", where),
+    )
+
+
 def load_dataset(path: Path) -> list[Item]:
     """Read a JSONL golden set; malformed lines are errors that name the line."""
     if not path.is_file():
         raise DatasetError(f"dataset not found: {path}")
     items: list[Item] = []
-    seen: set[str] = set()
+    seen: dict[str, int] = {}
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip() or line.lstrip().startswith("//"):
             continue
+        where = f"{path.name}:{number}"
         try:
             row = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise DatasetError(f"{path.name}:{number}: not valid JSON ({exc.msg})") from exc
-        missing = [k for k in REQUIRED if k not in row]
-        if missing:
-            raise DatasetError(f"{path.name}:{number}: missing field(s) {', '.join(missing)}")
-        item_id = str(row["id"])
-        if item_id in seen:
-            raise DatasetError(f"{path.name}:{number}: duplicate id {item_id!r}")
-        seen.add(item_id)
-        items.append(
-            Item(
-                id=item_id,
-                lang=str(row["lang"]),
-                question=str(row["question"]),
-                type=str(row["type"]),
-                answerable=bool(row["answerable"]),
-                gold_sources=tuple(str(s) for s in row.get("gold_sources") or ()),
-                gold_quotes=tuple(str(q) for q in row.get("gold_quotes") or ()),
-                key_facts=tuple(tuple(str(v) for v in variants) for variants in row.get("key_facts") or ()),
-            )
-        )
+            raise DatasetError(f"{where}: not valid JSON ({exc.msg})") from exc
+        item = parse_item(row, where)
+        if item.id in seen:
+            raise DatasetError(f"{where}: duplicate id {item.id!r} (first on line {seen[item.id]})")
+        seen[item.id] = number
+        items.append(item)
+    if not items:
+        raise DatasetError(f"{path.name}: no items")
     return items
 
 
@@ -90,3 +152,9 @@ def resolve_sources(items: Sequence[Item], sources: Iterable[SourceInfo]) -> lis
             warnings.warn(f"{item.id}: unknown gold source(s) {', '.join(unknown)}", stacklevel=2)
         out.append(replace(item, gold_sources=tuple(dict.fromkeys(resolved)), unknown_sources=unknown))
     return out
+
+
+def missing_quotes(items: Sequence[Item], texts: Iterable[str]) -> list[tuple[str, str]]:
+    """(item id, quote) for every gold quote that is not a verbatim substring of any of `texts`."""
+    corpus = list(texts)
+    return [(item.id, q) for item in items for q in item.gold_quotes if not any(q in t for t in corpus)]

@@ -1,0 +1,130 @@
+"""PNG charts of an eval run (matplotlib, Agg backend: no display needed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from .runner import MODES
+
+_COLOURS = {"hybrid": "#1f77b4", "dense": "#ff7f0e", "bm25": "#2ca02c"}
+_LABELS = {"hybrid": "advisor", "dense": "dense only", "bm25": "BM25 only"}
+_OVERALL = (
+    "hit@1",
+    "recall@5",
+    "mrr",
+    "fact_coverage_answer",
+    "fact_coverage_cited",
+    "citation_precision",
+    "refusal_accuracy",
+    "false_refusal_rate",
+    "language_match",
+)
+
+
+def _pyplot() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _bars(ax: Any, summary: dict[str, Any], groups: list[str], metric: str, names: list[str]) -> None:
+    modes = [m for m in MODES if m in summary]
+    width = 0.8 / max(len(modes), 1)
+    for i, mode in enumerate(modes):
+        values = [summary[mode].get(g, {}).get(metric) or 0.0 for g in groups]
+        xs = [x + (i - (len(modes) - 1) / 2) * width for x in range(len(groups))]
+        ax.bar(xs, values, width, label=_LABELS[mode], color=_COLOURS[mode])
+    ax.set_xticks(range(len(groups)))
+    ax.set_xticklabels(names, rotation=30, ha="right", fontsize=8)
+    ax.set_ylim(0, 1.05)
+    ax.grid(axis="y", alpha=0.3)
+
+
+def metrics_chart(summary: dict[str, Any], path: Path) -> Path:
+    """Overall metrics, advisor against the baselines."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(10, 4))
+    modes = [m for m in MODES if m in summary]
+    width = 0.8 / max(len(modes), 1)
+    for i, mode in enumerate(modes):
+        values = [summary[mode]["all"].get(name) or 0.0 for name in _OVERALL]
+        xs = [x + (i - (len(modes) - 1) / 2) * width for x in range(len(_OVERALL))]
+        ax.bar(xs, values, width, label=_LABELS[mode], color=_COLOURS[mode])
+    ax.set_xticks(range(len(_OVERALL)))
+    ax.set_xticklabels(_OVERALL, rotation=30, ha="right", fontsize=8)
+    ax.set_ylim(0, 1.05)
+    ax.grid(axis="y", alpha=0.3)
+    ax.set_title(
+        "All questions: advisor vs. single-retriever baselines (false_refusal_rate: lower is better)"
+    )
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def groups_chart(summary: dict[str, Any], path: Path) -> Path:
+    """recall@5 and key-fact coverage per language and per question type, against the baselines."""
+    plt = _pyplot()
+    groups = [g for g in summary.get("hybrid", {}) if g.split(":")[0] in ("lang", "cross-lingual", "type")]
+    names = [g.replace("type:", "").replace("lang:", "lang ") for g in groups]
+    fig, axes = plt.subplots(2, 1, figsize=(11, 7), sharex=True)
+    _bars(axes[0], summary, groups, "recall@5", names)
+    axes[0].set_title("recall@5 by language and question type")
+    axes[0].legend(fontsize=8)
+    _bars(axes[1], summary, groups, "fact_coverage_cited", names)
+    axes[1].set_title("key facts in the answer or its cited passages")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def latency_chart(rows: list[dict[str, Any]], path: Path) -> Path:
+    """Distribution of per-question latency: total per mode, and each stage for advisor."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    modes = [m for m in MODES if any(m in r["modes"] for r in rows)]
+    totals = [
+        [
+            r["modes"][m]["timings_ms"].get("total", 0.0)
+            for r in rows
+            if r["modes"].get(m, {}).get("timings_ms")
+        ]
+        for m in modes
+    ]
+    if any(totals):
+        axes[0].boxplot(totals, tick_labels=[_LABELS[m] for m in modes])
+    axes[0].set_ylabel("ms per question")
+    axes[0].set_title("total latency per question")
+    for stage in ("retrieve", "generate"):
+        values = [
+            r["modes"]["hybrid"]["timings_ms"].get(stage, 0.0)
+            for r in rows
+            if r["modes"].get("hybrid", {}).get("timings_ms")
+        ]
+        if values:
+            axes[1].hist(values, bins=20, alpha=0.6, label=stage)
+    axes[1].set_xlabel("ms")
+    axes[1].set_title("advisor: time per stage")
+    axes[1].legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def write_charts(out: Path, summary: dict[str, Any], rows: list[dict[str, Any]]) -> list[str]:
+    """All charts of a run, written into `out`; returns their file names (for report.md)."""
+    out.mkdir(parents=True, exist_ok=True)
+    paths = [
+        metrics_chart(summary, out / "metrics_overall.png"),
+        groups_chart(summary, out / "metrics_by_group.png"),
+        latency_chart(rows, out / "latency.png"),
+    ]
+    return [p.name for p in paths]

@@ -1,0 +1,121 @@
+"""One eval run end to end: load the set, answer every question (advisor and baselines), write the report.
+
+The CLI and the tests call `run_suite`; it holds no metric logic of its own.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..config import REPO_ROOT
+from ..retrieve.hybrid import Mode
+from . import answer_metrics
+from .charts import write_charts
+from .dataset import load_dataset, resolve_sources
+from .gate import GateResult, check, load_thresholds
+from .report import metric_counts, summary_text, write_report
+from .runner import ALL_METRICS, MODES, flatten, latency, run_eval, summarize
+
+if TYPE_CHECKING:
+    from ..core import Advisor
+
+ROWS_FILE = "rows.jsonl"
+
+
+@dataclass(frozen=True)
+class SuiteResult:
+    """What a caller prints or checks after a run."""
+
+    summary: dict[str, Any]
+    latency: dict[str, Any]
+    rows: list[dict[str, Any]]
+    table: str
+    warnings: list[str]
+    gate: GateResult | None
+    reused: int
+    seconds: float
+
+
+def run_suite(
+    advisor: Advisor,
+    dataset: Path,
+    out: Path,
+    *,
+    backend: str | None = None,
+    baselines: bool = True,
+    resume: bool = False,
+    gate: Path | None = None,
+    progress: Callable[[int], Callable[[dict[str, Any], bool], None]] | None = None,
+    command: str = "",
+) -> SuiteResult:
+    """Evaluate `dataset` into `out`; `progress(total)` returns the per-row callback (a progress bar).
+
+    Raises DatasetError for an unusable dataset and GateError for an unusable thresholds file, before any
+    question is asked.
+    """
+    started = time.perf_counter()
+    items = load_dataset(dataset)
+    thresholds = load_thresholds(gate) if gate is not None else None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        items = resolve_sources(items, advisor.sources())
+    notes = [str(w.message) for w in caught]
+    modes: Sequence[Mode] = MODES if baselines else ("hybrid",)
+    rows_path = out / ROWS_FILE
+    reused = 0
+
+    def on_row(row: dict[str, Any], was_reused: bool) -> None:
+        nonlocal reused
+        reused += was_reused
+        if callback is not None:
+            callback(row, was_reused)
+
+    callback = progress(len(items)) if progress is not None else None
+    advisor.warm_up()
+    rows = run_eval(
+        advisor,
+        items,
+        rows_path,
+        modes=modes,
+        backend=backend,
+        resume=resume,
+        prompt_markers=answer_metrics.prompt_markers(REPO_ROOT / "prompts"),
+        on_row=on_row,
+    )
+    flat = flatten(rows)
+    summary = summarize(flat, ALL_METRICS)
+    lat = latency(rows)
+    counts = metric_counts(flat)
+    verdict = check(thresholds, summary, lat) if thresholds is not None else None
+    seconds = time.perf_counter() - started
+    meta = {
+        "dataset": str(dataset),
+        "items": len(items),
+        "backend": backend or advisor.settings.llm_backend,
+        "modes": list(modes),
+        "seconds": round(seconds, 1),
+        "reused_rows": reused,
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "command": command or f"advisor eval --dataset {dataset} --out {out}",
+        "warnings": notes,
+    }
+    charts = write_charts(out, summary, rows)
+    write_report(
+        out,
+        summary,
+        rows,
+        meta,
+        latency=lat,
+        counts=counts,
+        charts=charts,
+        gate=verdict.to_dict(gate) if verdict is not None and gate is not None else None,
+    )
+    return SuiteResult(
+        summary, lat, rows, summary_text(summary, counts, lat), notes, verdict, reused, seconds
+    )
