@@ -112,3 +112,38 @@ def test_vector_cache_encodes_each_text_once() -> None:
     cache.get_many(["c", "d"], encode)  # evicts "b", the least recently used
     cache.get_many(["a", "b"], encode)
     assert seen[-1] == ["b"]
+
+
+def test_truncation_keeps_a_question_asked_after_a_long_paste() -> None:
+    pasted = "以下是我们园区的情况介绍。" * 200 + "请问：怎样判断我们是集聚还是集群？"
+    q = prepare_question(pasted, 1000)
+    assert len(q.text) <= 1000 and q.text.endswith("怎样判断我们是集聚还是集群？")
+    assert q.text.startswith("以下是我们园区的情况介绍。") and q.notices
+
+
+def test_headings_are_never_quoted_as_answers() -> None:
+    passage = Passage(chunk("d:9", "3.典型案例解剖:某医疗器械生态的蜕变之路\n某医疗器械产业基地调整后重点培育内窥镜产业链。"), 1.0)
+    texts = [s.text for s in candidate_sentences([passage])]
+    assert texts == ["某医疗器械产业基地调整后重点培育内窥镜产业链。"]
+
+
+def test_english_answer_mixing_chinese_passages_says_so() -> None:
+    en = Passage(chunk("e:1", "Industrial clusters share infrastructure and cut logistics costs for firms.", "en", "e"), 1.0)
+    draft = ExtractiveAnswerer(HashEmbedder(dim=256), max_sentences=4).answer(
+        prepare_question("How do industrial clusters cut costs for firms? 产业集群 企业", 200), [en, *PASSAGES[:2]]
+    )
+    langs = {c.passage.chunk.lang for c in draft.citations}
+    if langs == {"en", "zh"}:
+        assert draft.text.startswith("Part of this is covered only in Chinese")
+
+
+def test_off_vocabulary_and_unknown_person_names_are_refused() -> None:
+    retrieval = Retrieval(tuple(PASSAGES), {"e5": 0.95, "use": 0.9})
+    garbage = check_evidence(prepare_question("asdfgh qwerty zxcvbn uiop", 100), retrieval, _lexical())
+    assert not garbage.sufficient
+    porter = check_evidence(
+        prepare_question("What does Michael Porter's diamond model say about clusters?", 100), retrieval, _lexical()
+    )
+    assert not porter.sufficient and "Michael Porter's" in porter.unknown_terms[0] or "Michael" in str(porter)
+    known = check_evidence(prepare_question("How did clusters in Zhili grow?", 100), retrieval, _lexical())
+    assert known.sufficient

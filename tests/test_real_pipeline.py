@@ -104,6 +104,7 @@ def test_long_questions_are_truncated_with_a_notice(real_advisor: Any) -> None:
     answer = real_advisor.ask("产业集群的核心效应有哪些？" + "请详细说明。" * 400)
     assert len(answer.question) == real_advisor.settings.max_question_chars
     assert answer.notices and "过长" in answer.notices[0]
+    assert answer.question.endswith("请详细说明。")  # the end of a long paste survives
 
 
 def test_retrieval_recall_meets_the_targets(real_advisor: Any) -> None:

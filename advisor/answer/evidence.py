@@ -70,6 +70,8 @@ _EN_NAME_STOP = frozenset(
 
 
 _ZH_NAME_STOP = frozenset({"中文", "英文", "汉语", "英语", "中国"})
+# Two or more capitalised words in a row ("Michael Porter", "Suzhou Industrial Park"): one proper name.
+_EN_MULTIWORD_NAME = re.compile(r"\b[A-Z][a-z]+(?:'s)?(?:\s+[A-Z][a-z]+(?:'s)?)+\b")
 
 
 @dataclass(frozen=True)
@@ -126,11 +128,32 @@ def check_evidence(
         close = primary >= thresholds.zh_min_cosine
         if len(cosines) > 1:
             close = close and cosines[1] + thresholds.coverage_weight * cov >= thresholds.zh_min_support
+    if question.lang == "en" and cov == 0.0:
+        close = False  # not one word of the question occurs in the corpus ("asdfgh qwerty", off-topic)
     if not close:
         return Evidence(False, "low_similarity", unknown, fact_seeking, cov)
     if unknown_all and fact_seeking:
         return Evidence(False, "unknown_terms", unknown, fact_seeking, cov)
+    focus = _unknown_focus_names(question, lexical)
+    if focus:
+        # A question about a person or a multi-word name the corpus never mentions (Michael Porter's model).
+        return Evidence(False, "unknown_terms", tuple(dict.fromkeys((*unknown, *focus))), fact_seeking, cov)
     return Evidence(True, "", unknown, fact_seeking, cov)
+
+
+def _unknown_focus_names(question: Question, lexical: LexicalIndex) -> list[str]:
+    """Multi-word English names or Chinese person names of which no part is in the corpus."""
+    names = [m.group(0) for m in _EN_MULTIWORD_NAME.finditer(question.text) if m.start() > 0]
+    unknown = [n for n in names if not any(_known(w, lexical) for w in n.replace("'s", "").split())]
+    if re.search(r"[\u4e00-\u9fff]", question.text):
+        import jieba.posseg as pseg
+
+        unknown += [
+            w
+            for w, flag in pseg.lcut(question.text)
+            if flag == "nr" and len(w) >= 2 and not _known(w, lexical)
+        ]
+    return unknown
 
 
 def _known(term: str, lexical: LexicalIndex) -> bool:

@@ -19,6 +19,7 @@ from ..text import fold, split_sentences, tokenize
 from . import messages
 from .question import Question
 
+_SENTENCE_END = re.compile(r"[。！？!?；;]|(?<![\d.])\.(?!\d)")  # "3." numbers a list, it ends nothing
 _LIST_MARK = re.compile(r"^(?:[•·\-–*]\s*|\d{1,2}[.、]\s*|[一二三四五六七八九十]+、)")
 MIN_SENTENCE_CHARS = {"zh": 12, "en": 40}
 
@@ -59,6 +60,8 @@ def candidate_sentences(passages: Sequence[Passage]) -> list[Sentence]:
         lang = passage.chunk.lang
         order = 0
         for line in passage.chunk.text.split("\n"):
+            if not _SENTENCE_END.search(line):
+                continue  # a heading ("典型案例解剖:某医疗器械生态的蜕变之路") is not an answer
             for sentence in split_sentences(line):
                 trimmed = _LIST_MARK.sub("", sentence).strip()
                 if len(trimmed) < MIN_SENTENCE_CHARS[lang] or trimmed.endswith(("?", "？", ":", "：")):
@@ -94,8 +97,11 @@ class ExtractiveAnswerer:
         citations = tuple(Citation(n, passages[rank]) for rank, n in numbers.items())
         joiner = "" if question.lang == "zh" else " "
         text = joiner.join(parts)
-        if all(passages[rank].chunk.lang != question.lang for rank in numbers):
+        foreign = [passages[rank].chunk.lang != question.lang for rank in numbers]
+        if all(foreign):
             text = f"{messages.ONLY_OTHER_LANGUAGE[question.lang]}\n\n{text}"
+        elif any(foreign):
+            text = f"{messages.PARTLY_OTHER_LANGUAGE[question.lang]}\n\n{text}"
         return Draft(text, citations)
 
     def _select(self, query: str, sentences: Sequence[Sentence]) -> list[Sentence]:

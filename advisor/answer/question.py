@@ -36,6 +36,9 @@ def prepare_question(raw: str, max_chars: int) -> Question:
     lang = detect_lang(text[:max_chars])
     notices: list[str] = []
     if len(text) > max_chars:
-        text = text[:max_chars].rstrip()
+        # People paste a document and ask at the end, or ask first and paste after: keep both ends.
+        tail = max_chars // 4
+        text = text[: max_chars - tail - 3].rstrip() + " … " + text[-tail:].lstrip()
+        text = text[:max_chars]
         notices.append(messages.TRUNCATED[lang].format(limit=max_chars))
     return Question(text, lang, tuple(notices))
