@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 Lang = Literal["zh", "en"]
@@ -25,6 +26,8 @@ class Document:
     source_file: str = ""
     excerpt_of: str | None = None
     content_hash: str = ""
+    file: Path | None = None  # where it was read from, to read it again when streaming
+    root: Path | None = None
 
     def title_for(self, lang: str) -> str:
         """The title in `lang` if the document has one, else its first title."""

@@ -42,3 +42,16 @@ def test_fast_path_matches_sentence_transformers() -> None:
 
 def test_other_folders_are_not_taken_for_plain_bert(tmp_path) -> None:  # type: ignore[no-untyped-def]
     assert not is_plain_bert_folder(tmp_path)
+
+
+def test_the_embedder_is_safe_to_share_between_threads() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from advisor.embed.sentence_transformer import SentenceTransformerEmbedder
+
+    embedder = SentenceTransformerEmbedder(ensure_e5_model(models_dir()))
+    texts = [f"产业集群的第{i}个问题 cluster question {i}" for i in range(24)]
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        together = list(pool.map(lambda t: embedder.embed_passages([t])[0], texts))
+    alone = embedder.embed_passages(texts)
+    assert np.allclose(np.stack(together), alone, atol=1e-5)

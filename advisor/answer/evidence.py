@@ -161,5 +161,6 @@ def _known(term: str, lexical: LexicalIndex) -> bool:
     if lexical.knows(folded) or lexical.knows(folded.removesuffix("'s")):
         return True
     # A name may be segmented differently in the corpus (高新区 → 高新/区): all its parts must be known.
+    # Tokens are stemmed as the index is ("Robotics" → "robotic"), so this also catches inflected words.
     parts = tokenize(term)
-    return bool(parts) and len(parts) > 1 and all(lexical.knows(p) for p in parts)
+    return bool(parts) and all(lexical.knows(p) for p in parts)

@@ -35,6 +35,7 @@ class SentenceTransformerEmbedder:
         self._passage_prefix = "passage: " if is_e5 else ""
         self._model: Any = None
         self._lock = threading.Lock()
+        self._encode_lock = threading.Lock()
         self.query_cache = VectorCache(2048)
 
     def _load(self) -> Any:
@@ -54,6 +55,12 @@ class SentenceTransformerEmbedder:
 
     def _encode(self, texts: list[str]) -> np.ndarray:
         model = self._load()
+        # One forward pass at a time: fast tokenizers are not re-entrant ("Already borrowed"), and on a
+        # CPU two passes at once only share the same cores.
+        with self._encode_lock:
+            return self._encode_unlocked(model, texts)
+
+    def _encode_unlocked(self, model: Any, texts: list[str]) -> np.ndarray:
         if isinstance(model, BertMeanEncoder):
             # Length-sorted batches waste little on padding; results go back in input order.
             order = sorted(range(len(texts)), key=lambda i: len(texts[i]))

@@ -27,6 +27,7 @@ class UseEmbedder:
         self._threads = threads
         self._model: Any = None
         self._lock = threading.Lock()
+        self._encode_lock = threading.Lock()
         self.query_cache = VectorCache(2048)
 
     def _load(self) -> Any:
@@ -37,14 +38,16 @@ class UseEmbedder:
                 self._model = USE(threads=self._threads)
         return self._model
 
-    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+    def _encode(self, texts: list[str]) -> np.ndarray:
         model = self._load()
+        with self._encode_lock:  # the numpy runtime keeps per-call state; one batch at a time
+            return normalise_rows(np.asarray(model.encode(texts)))
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
         rows = [
-            np.asarray(model.encode([simplify(t) for t in texts[i : i + BATCH]]))
-            for i in range(0, len(texts), BATCH)
+            self._encode([simplify(t) for t in texts[i : i + BATCH]]) for i in range(0, len(texts), BATCH)
         ]
-        return normalise_rows(np.vstack(rows)) if rows else np.zeros((0, 512), dtype=np.float32)
+        return np.vstack(rows) if rows else np.zeros((0, 512), dtype=np.float32)
 
     def embed_query(self, text: str) -> np.ndarray:
-        encode = lambda texts: normalise_rows(np.asarray(self._load().encode(texts)))  # noqa: E731
-        return self.query_cache.get_many([simplify(text)], encode)[0]
+        return self.query_cache.get_many([simplify(text)], self._encode)[0]

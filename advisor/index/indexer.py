@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from ..embed.base import Embedder
 from ..ingest.load import LoadError, iter_files, load_file
-from ..ingest.split import split_corpus
+from ..ingest.split import claim_order, split_document
 from ..schema import Chunk, Document, SourceInfo
 from .store import SyncResult, VectorIndex, open_client
 
@@ -30,6 +30,23 @@ class IngestReport:
     @property
     def embedded(self) -> int:
         return sum(s.added + s.updated for s in self.synced)
+
+
+@dataclass
+class DocPlan:
+    """A document to index: where to read it again, its metadata (body dropped), and its claim order."""
+
+    doc: Document
+    order: tuple[bool, int, str]
+
+    @property
+    def file(self) -> Path:
+        assert self.doc.file is not None
+        return self.doc.file
+
+    @property
+    def root(self) -> Path | None:
+        return self.doc.root
 
 
 class Index:
@@ -90,6 +107,10 @@ class Index:
 
     def load_documents(self, roots: Sequence[Path] | None = None) -> tuple[list[Document], list[str]]:
         """Documents under the roots, and a 'file: reason' line for every file that could not be read."""
+        return self._load(roots)
+
+    def _load(self, roots: Sequence[Path] | None = None) -> tuple[list[Document], list[str]]:
+        """Documents under the roots, and a 'file: reason' line for every file that could not be read."""
         docs: list[Document] = []
         failed: list[str] = []
         seen_ids: dict[str, str] = {}
@@ -105,7 +126,7 @@ class Index:
                 )
                 continue
             seen_ids[doc.doc_id] = str(path)
-            docs.append(doc)
+            docs.append(replace(doc, file=path, root=root))
         return docs, failed
 
     # --- storage -----------------------------------------------------------------------------------
@@ -130,22 +151,41 @@ class Index:
         with self._lock:
             if extra:
                 self._remember(extra)
-            docs, failed = self.load_documents()
-            chunks = split_corpus(docs)
-            report = IngestReport(documents=len(docs), chunks=len(chunks), failed=failed)
+            plan, failed = self._plan()
+            # Documents are streamed, never all held at once: a cheap first pass counts chunks for the
+            # progress bars and the manifest, then each collection is synced from a fresh stream.
+            counts: dict[str, int] = {}
+            for chunk in self._stream_chunks(plan):
+                counts[chunk.doc_id] = counts.get(chunk.doc_id, 0) + 1
+            total = sum(counts.values())
+            report = IngestReport(documents=len(plan), chunks=total, failed=failed)
             for vector_index in self.vectors():
-                advance = (
-                    progress(len(chunks), f"embedding ({vector_index.embedder.key})") if progress else None
-                )
-                report.synced.append(vector_index.sync(chunks, on_embedded=advance))
-            self._write_manifest(docs, chunks)
+                advance = progress(total, f"embedding ({vector_index.embedder.key})") if progress else None
+                report.synced.append(vector_index.sync(self._stream_chunks(plan), on_embedded=advance))
+            self._write_manifest(plan, counts)
             return report
 
-    def _write_manifest(self, docs: Sequence[Document], chunks: Sequence[Chunk]) -> None:
+    def _plan(self) -> tuple[list[DocPlan], list[str]]:
+        """Which files to index, in claim order, with the metadata the manifest needs (bodies are dropped)."""
+        docs, failed = self.load_documents()
+        plan = [DocPlan(d, order=claim_order(d)) for d in docs]
+        for item in plan:
+            item.doc = replace(item.doc, body="")
+        return sorted(plan, key=lambda p: p.order), failed
+
+    def _stream_chunks(self, plan: Sequence[DocPlan]) -> Iterator[Chunk]:
+        """Chunks of the planned documents, read again one file at a time, duplicates skipped."""
+        seen: set[bytes] = set()
+        for item in plan:
+            try:
+                doc = load_file(item.file, item.root)
+            except (LoadError, OSError):
+                continue  # vanished or broke since planning; the next ingest reports it
+            yield from split_document(replace(doc, doc_id=item.doc.doc_id), seen)
+
+    def _write_manifest(self, plan: Sequence[DocPlan], counts: dict[str, int]) -> None:
         """What `advisor sources` lists: one row per document, including documents that yielded no chunks."""
-        counts: dict[str, int] = {}
-        for chunk in chunks:
-            counts[chunk.doc_id] = counts.get(chunk.doc_id, 0) + 1
+        docs = [p.doc for p in plan]
         rows = []
         for doc in docs:
             note = ""

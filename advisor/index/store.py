@@ -7,7 +7,7 @@ embedded twice, a changed file replaces only its own chunks, and a removed file 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -140,7 +140,7 @@ class VectorIndex:
             )
         return self._store
 
-    def sync(self, chunks: Sequence[Chunk], on_embedded: Callable[[int], None] | None = None) -> SyncResult:
+    def sync(self, chunks: Iterable[Chunk], on_embedded: Callable[[int], None] | None = None) -> SyncResult:
         """Make the collection hold exactly `chunks`, embedding only what is new or changed."""
         from langchain_classic.indexes import SQLRecordManager
         from langchain_core.indexing import index
@@ -151,7 +151,7 @@ class VectorIndex:
         self._embeddings.on_embedded = on_embedded
         try:
             result = index(
-                [chunk_to_document(c) for c in chunks],
+                (chunk_to_document(c) for c in chunks),  # a stream: the indexing API batches it
                 records,
                 self._langchain_store(),
                 cleanup="full",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -129,12 +130,22 @@ def _sub_span(body: str, span: Span, a: int, b: int) -> Span:
     return Span(span.start + a, span.start + b, line_start, line_end, span.lang)
 
 
-def split_document(doc: Document, seen: set[str] | None = None) -> list[Chunk]:
+def line_key(text: str) -> bytes:
+    """A short fingerprint of a line, so remembering millions of lines for de-duplication costs little."""
+    return hashlib.blake2b(collapse_ws(text).encode("utf-8"), digest_size=12).digest()
+
+
+def claim_order(doc: Document) -> tuple[bool, int, str]:
+    """Full documents claim their lines before excerpts, longer documents before shorter ones."""
+    return (doc.excerpt_of is not None, -len(doc.body), doc.doc_id)
+
+
+def split_document(doc: Document, seen: set[bytes] | None = None) -> list[Chunk]:
     """Chunks of one document. Lines already in `seen` (exact duplicates from another document) are skipped."""
     units = drop_header(body_units(doc.body))
     if seen is not None:
-        units = [u for u in units if collapse_ws(u.text) not in seen]
-        seen.update(collapse_ws(u.text) for u in units)
+        units = [u for u in units if line_key(u.text) not in seen]
+        seen.update(line_key(u.text) for u in units)
     if not units:
         return []
     pairs: list[tuple[Span, Span | None]] = []
@@ -190,8 +201,8 @@ def _to_chunks(doc: Document, pairs: Iterable[tuple[Span, Span | None]]) -> list
 
 def split_corpus(docs: Sequence[Document]) -> list[Chunk]:
     """Chunks of all documents; full documents claim their lines before excerpts, so excerpts add nothing twice."""
-    ordered = sorted(docs, key=lambda d: (d.excerpt_of is not None, -len(d.body), d.doc_id))
-    seen: set[str] = set()
+    ordered = sorted(docs, key=claim_order)
+    seen: set[bytes] = set()
     chunks: list[Chunk] = []
     for doc in ordered:
         chunks.extend(split_document(doc, seen))
