@@ -52,7 +52,12 @@ class Settings(BaseSettings):
     llm_base_url: str = ""
     llm_model: str = ""
     llm_api_key: SecretStr | None = None
-    llm_timeout_s: float = Field(default=30.0, gt=0)
+    llm_timeout_s: float = Field(
+        default=30.0, gt=0, description="Total time for one question's model calls, retries included."
+    )
+    llm_retries: int = Field(default=2, ge=0, le=5, description="Retries after a failed model call.")
+    llm_temperature: float = Field(default=0.2, ge=0, le=2)
+    prompts_dir: Path = Field(default=REPO_ROOT / "prompts", description="Folder of the *.j2 prompt files.")
 
     host: str = "127.0.0.1"
     port: int = Field(default=7860, ge=1, le=65535)
@@ -64,7 +69,7 @@ class Settings(BaseSettings):
         default=64, ge=1, le=10000, description="Requests that may wait in the web queue."
     )
 
-    @field_validator("home", "corpus_dir", "models_dir", mode="after")
+    @field_validator("home", "corpus_dir", "models_dir", "prompts_dir", mode="after")
     @classmethod
     def _expand(cls, value: Path | None) -> Path | None:
         return value.expanduser().resolve() if value is not None else None

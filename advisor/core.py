@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -9,9 +10,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .answer import messages
+from .answer.condense import standalone_question
 from .answer.evidence import check_evidence
-from .answer.extractive import ExtractiveAnswerer
-from .answer.question import prepare_question
+from .answer.extractive import Draft, ExtractiveAnswerer
+from .answer.question import Question, prepare_question
 from .config import Settings
 from .embed.base import Embedder
 from .index.indexer import Index, IngestReport, ProgressFactory
@@ -20,7 +22,7 @@ from .retrieve.lexical import LexicalIndex
 from .schema import Answer, Citation, SourceInfo
 
 if TYPE_CHECKING:
-    from .answer.question import Question
+    from .answer.llm import ChatModelFactory, LLMAnswerer
 
 Turn = tuple[str, str]  # (question, answer text) of an earlier exchange in a conversation
 
@@ -57,8 +59,16 @@ def default_embedders(settings: Settings) -> list[Embedder]:
 class Advisor:
     """Index + retriever + answerer, loaded lazily and shared by the CLI, the web app and the evals."""
 
-    def __init__(self, settings: Settings, embedders: Sequence[Embedder] | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        embedders: Sequence[Embedder] | None = None,
+        chat_models: dict[str, ChatModelFactory] | None = None,
+    ) -> None:
+        """`chat_models` maps a backend name to a timeout → chat model function (tests pass fakes here)."""
         self.settings = settings
+        self.chat_models = dict(chat_models or {})
+        self._llm: dict[str, LLMAnswerer] = {}
         self.embedders = list(embedders) if embedders is not None else default_embedders(settings)
         self.index = Index(
             settings.index_dir, self.embedders, settings.corpus_dir, settings.chroma_url, settings.uploads_dir
@@ -125,6 +135,32 @@ class Advisor:
         assert answer is not None
         return answer
 
+    def llm(self, backend: str | None = None) -> LLMAnswerer | None:
+        """The LLM answerer for `backend` (default: the configured one); None for the extractive backend.
+
+        Raises LLMError("not_configured"/"unknown_backend") when the backend cannot be built from the settings.
+        """
+        name = backend or self.settings.llm_backend
+        if name == "extractive":
+            return None
+        with self._lock:
+            if name not in self._llm:
+                from .answer.llm import LLMAnswerer, LLMConfig, chat_model_factory
+                from .answer.prompts import PromptLibrary
+
+                config = LLMConfig.from_settings(self.settings, name)
+                models = self.chat_models.get(name) or chat_model_factory(config)
+                self._llm[name] = LLMAnswerer(
+                    name,
+                    models,
+                    self.extractive,
+                    PromptLibrary(self.settings.prompts_dir),
+                    timeout_s=config.timeout_s,
+                    retries=config.retries,
+                    secret=config.api_key,
+                )
+            return self._llm[name]
+
     def ask_stream(
         self,
         raw_question: str,
@@ -135,42 +171,94 @@ class Advisor:
     ) -> Iterator[str | Answer]:
         """Yield text deltas as the answer is written, then the finished Answer (always last).
 
-        `history` holds earlier (question, answer text) turns of a conversation; `backend` overrides the
-        configured answerer for this question. The extractive answerer writes its answer in one piece.
+        `history` holds earlier (question, answer text) turns of a conversation; a follow-up is rewritten into
+        a standalone question before retrieval. `backend` overrides the configured answerer for this question.
+        The extractive answerer writes its answer in one piece; an LLM streams it. The final Answer's text is
+        authoritative: when a streamed LLM answer fails its checks, the Answer carries the fallback instead,
+        and surfaces show that text in place of the streamed one.
         """
+        from .answer.llm import Deadline, LLMError
+
         started = time.perf_counter()
         question = prepare_question(raw_question, self.settings.max_question_chars)
-        retrieval = self.retrieve(question, mode=mode)
-        retrieved = time.perf_counter()
-        evidence = check_evidence(question, retrieval, self.retriever().lexical)
         notices = list(question.notices)
+        name = backend or self.settings.llm_backend
+        fallback: str | None = None
+        try:
+            llm = self.llm(name)
+        except LLMError as exc:
+            llm, fallback = None, exc.reason
+            notices.append(messages.LLM_NOT_CONFIGURED[question.lang].format(backend=name))
+        deadline = Deadline(self.settings.llm_timeout_s)
+        rewrite = (lambda q, h: llm.rewrite(q, h, deadline)) if llm is not None else None
+        standalone = standalone_question(question, history, rewrite)
+        search = Question(standalone, question.lang, question.notices)
+        condensed = time.perf_counter()
+        retrieval = self.retrieve(search, mode=mode)
+        retrieved = time.perf_counter()
+        evidence = check_evidence(search, retrieval, self.retriever().lexical)
+        draft = Draft("", (), refused=True)
+        streamed = False
+        if evidence.sufficient:  # the model is only ever asked when the corpus can support an answer
+            if llm is None:
+                draft = self.extractive.answer(search, retrieval.passages)
+            else:
+                for event in llm.stream(search, retrieval.passages, deadline):
+                    if isinstance(event, Draft):
+                        draft = event
+                    else:
+                        streamed = True
+                        yield event
+        answer = self._finish(
+            question, search, retrieval, evidence.unknown_terms, draft, llm, notices, fallback
+        )
+        if not streamed:
+            yield answer.text
+        done = time.perf_counter()
+        timings = {"retrieve": (retrieved - condensed) * 1000, "generate": (done - retrieved) * 1000}
+        if history:
+            timings["condense"] = (condensed - started) * 1000
+        timings["total"] = (done - started) * 1000
+        yield dataclasses.replace(answer, timings_ms=timings)
+
+    def _finish(
+        self,
+        question: Question,
+        search: Question,
+        retrieval: Retrieval,
+        unknown_terms: Sequence[str],
+        draft: Draft,
+        llm: LLMAnswerer | None,
+        notices: list[str],
+        fallback: str | None,
+    ) -> Answer:
+        """The Answer for a draft: refusal or cited text, which backend wrote it, and the notices to show."""
+        refused = draft.refused or not draft.citations
+        fallback = draft.fallback or fallback
+        if llm is not None and draft.fallback:
+            template = messages.LLM_FALLBACK_REFUSED if refused else messages.LLM_FALLBACK
+            reason = messages.describe_fallback(draft.fallback, question.lang)
+            notices.append(template[question.lang].format(backend=llm.backend, reason=reason))
         citations: tuple[Citation, ...] = ()
-        refused = True
-        if evidence.sufficient:
-            draft = self.extractive.answer(question, retrieval.passages)
-            refused = draft.refused or not draft.citations
         if refused:
             text = messages.REFUSAL[question.lang]
         else:
             text, citations = draft.text, draft.citations
-            if evidence.unknown_terms:
-                notices.append(
-                    messages.UNKNOWN_TERMS[question.lang].format(terms=", ".join(evidence.unknown_terms))
-                )
-        yield text
-        done = time.perf_counter()
-        yield Answer(
+            if unknown_terms:
+                notices.append(messages.UNKNOWN_TERMS[question.lang].format(terms=", ".join(unknown_terms)))
+        wrote_it = llm.backend if llm is not None and not draft.fallback else self.extractive.backend
+        return Answer(
             question=question.text,
             lang=question.lang,
             text=text,
             refused=refused,
-            backend=self.extractive.backend,
+            backend=wrote_it,
             citations=citations,
             passages=retrieval.passages,
-            timings_ms={
-                "retrieve": (retrieved - started) * 1000,
-                "generate": (done - retrieved) * 1000,
-                "total": (done - started) * 1000,
-            },
+            timings_ms={},
+            standalone_question=search.text if search.text != question.text else None,
             notices=tuple(notices),
+            prompt=draft.prompt,
+            fallback=fallback,
+            dropped_citations=draft.dropped_citations,
         )
