@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run test test-fast lint format clean
+.PHONY: install run browser test test-fast lint format clean eval
 
 # A virtual environment with pinned dependencies (torch==2.13.0 is the CPU build on local disk).
 $(STAMP): pyproject.toml
@@ -16,23 +16,36 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 	$(BIN)/advisor setup
 
+# The web page on http://127.0.0.1:7860 (ADVISOR_HOST / ADVISOR_PORT to change; `advisor serve --help`).
 run: install
-	$(BIN)/advisor chat
+	$(BIN)/advisor serve
+
+# Headless Chromium (+ CJK fonts) for the browser tests; Playwright's own browser download does not work here.
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium fonts-noto-cjk; \
+	fi
 
 lint: $(STAMP)
-	$(BIN)/ruff check advisor tests
-	$(BIN)/ruff format --check advisor tests
+	$(BIN)/ruff check advisor tests app.py
+	$(BIN)/ruff format --check advisor tests app.py
 	$(BIN)/mypy
 
-test: install lint
+test: install browser lint
 	$(BIN)/pytest
+	$(MAKE) eval
+
+# The offline eval on the golden set (~2 min on 2 cores), gated by evals/thresholds.toml: a drop fails CI.
+eval: install
+	$(BIN)/advisor eval --out test-artifacts/eval --gate evals/thresholds.toml
 
 test-fast: $(STAMP)
 	$(BIN)/pytest -m "not slow and not browser"
 
 format: $(STAMP)
-	$(BIN)/ruff format advisor tests
-	$(BIN)/ruff check --fix advisor tests
+	$(BIN)/ruff format advisor tests app.py
+	$(BIN)/ruff check --fix advisor tests app.py
 
 clean:
 	rm -rf $(VENV) .advisor-home .pytest_cache .mypy_cache .ruff_cache

@@ -168,6 +168,22 @@ def sources(
     Console().print(table)
 
 
+BACKENDS = ("extractive", "openai", "ollama")
+BackendOption = Annotated[
+    str | None,
+    typer.Option(
+        "--backend",
+        help="Who writes the answer: extractive (default, offline), openai (any OpenAI-compatible server) "
+        "or ollama. Overrides ADVISOR_LLM_BACKEND; the model is set by ADVISOR_LLM_MODEL/ADVISOR_LLM_BASE_URL.",
+    ),
+]
+
+
+def _check_backend(backend: str | None) -> None:
+    if backend is not None and backend not in BACKENDS:
+        _fail(f"unknown backend {backend!r}: choose one of {', '.join(BACKENDS)}")
+
+
 @app.command()
 def ask(
     question: Annotated[str | None, typer.Argument(help="The question, in Chinese or English.")] = None,
@@ -181,11 +197,13 @@ def ask(
         ),
     ] = None,
     top_k: Annotated[int | None, typer.Option("--top-k", min=1, max=20, help="Passages to retrieve.")] = None,
+    backend: BackendOption = None,
 ) -> None:
     """Answer a question with numbered citations, or say plainly that the corpus does not cover it."""
     from .answer.question import QuestionError
 
-    settings = _settings(top_k=top_k)
+    _check_backend(backend)
+    settings = _settings(top_k=top_k, llm_backend=backend)
     if batch is None and question is None:
         _fail('give a question, or --batch FILE. Example: advisor ask "产业集聚和产业集群有什么区别？"')
     advisor = _advisor(settings)
@@ -226,16 +244,28 @@ def _ask_batch(advisor: Advisor, path: Path) -> None:
         typer.echo(json.dumps(out, ensure_ascii=False))
 
 
-def _render(answer: Answer) -> None:
+def _render(answer: Answer, console: Any = None) -> None:
     from rich.console import Console
     from rich.markup import escape
     from rich.panel import Panel
 
-    console = Console()
+    console = console or Console()
     for notice in answer.notices:
         console.print(f"[yellow]ⓘ {escape(notice)}[/yellow]")
+    if answer.standalone_question:
+        label = "按此检索" if answer.lang == "zh" else "searched as"
+        console.print(f"[dim]↳ {label}: {escape(answer.standalone_question)}[/dim]")
     style = "yellow" if answer.refused else "green"
-    console.print(Panel(escape(answer.text), border_style=style, title="advisor", title_align="left"))
+    console.print(
+        Panel(
+            escape(answer.text),
+            border_style=style,
+            title="advisor",
+            title_align="left",
+            subtitle=f"[dim]{escape(answer.backend)}[/dim]" if answer.backend != "extractive" else None,
+            subtitle_align="right",
+        )
+    )
     zh = answer.lang == "zh"
     if answer.refused:
         if answer.passages:
@@ -254,67 +284,230 @@ def _render(answer: Answer) -> None:
 
 
 @app.command()
-def chat() -> None:
-    """A conversation in the terminal: ask, read the cited answer, ask again (empty line or Ctrl-D quits)."""
+def chat(backend: BackendOption = None) -> None:
+    """A conversation in the terminal: ask, read the cited answer, ask a follow-up (empty line or Ctrl-D quits).
+
+    Follow-ups ("那第二种呢？", "and for small firms?") are understood from the conversation; /new starts over.
+    """
+    from rich.console import Console
+
     from .answer.question import QuestionError
 
-    advisor = _advisor(_settings())
+    _check_backend(backend)
+    advisor = _advisor(_settings(llm_backend=backend))
     _ensure_index(advisor)
     advisor.warm_up()
-    typer.echo("advisor — 请提问 / ask a question (empty line to quit)")
+    console = Console()
+    typer.echo("advisor — 请提问 / ask a question (empty line to quit, /new to start over)")
+    history: list[tuple[str, str]] = []
     while True:
         try:
             line = input("\n? ")
         except (EOFError, KeyboardInterrupt):
             break
-        if not line.strip():
+        if not line.strip() or line.strip() in ("/quit", "/exit"):
             break
+        if line.strip() == "/new":
+            history.clear()
+            typer.echo("— new conversation / 新对话 —")
+            continue
         try:
-            _render(advisor.ask(line))
+            answer = _stream_answer(advisor, line, history[-6:], console)
         except QuestionError as exc:
             typer.echo(str(exc), err=True)
+            continue
+        except KeyboardInterrupt:
+            typer.echo("(interrupted)", err=True)
+            continue
+        _render(answer, console)
+        history.append((line, answer.text))
+
+
+def _stream_answer(advisor: Advisor, question: str, history: list[tuple[str, str]], console: Any) -> Answer:
+    """Show the answer as it is written (in a terminal), then return the final Answer to render in full."""
+    from contextlib import nullcontext
+
+    from rich.live import Live
+    from rich.panel import Panel
+    from rich.text import Text
+
+    from .schema import Answer
+
+    written = Text()
+    live = (
+        Live(Panel(written, border_style="dim"), console=console, transient=True, refresh_per_second=12)
+        if console.is_terminal
+        else nullcontext()
+    )
+    with live as display:
+        for event in advisor.ask_stream(question, history=history):
+            if isinstance(event, Answer):
+                return event
+            written.append(event)
+            if display is not None:
+                display.update(Panel(written, border_style="dim"))
+    raise RuntimeError("ask_stream ended without an Answer")  # the core always yields one last
 
 
 @app.command("eval")
 def eval_(
-    dataset: Annotated[Path, typer.Option(help="Golden set (JSONL).")] = Path("evals/golden.jsonl"),
-    out: Annotated[Path, typer.Option(help="Folder for report.md, report.json and rows.jsonl.")] = Path(
-        "evals/results"
+    dataset: Annotated[Path, typer.Option(help="Golden set (JSONL); see advisor/evals/dataset.py.")] = Path(
+        "evals/golden.jsonl"
     ),
+    out: Annotated[
+        Path, typer.Option(help="Folder for report.md, report.json, rows.jsonl and the charts.")
+    ] = Path("evals/results"),
+    backend: BackendOption = None,
+    baselines: Annotated[
+        bool, typer.Option(help="Also answer every question with BM25-only and dense-only retrieval.")
+    ] = True,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Reuse finished rows in OUT/rows.jsonl from an interrupted run.")
+    ] = False,
+    gate: Annotated[
+        Path | None,
+        typer.Option(help="Thresholds TOML (e.g. evals/thresholds.toml): exit 1 when a figure falls below."),
+    ] = None,
 ) -> None:
-    """Measure retrieval on a golden set (hit@1, recall@5, MRR) beside BM25-only and dense-only baselines."""
-    import warnings
+    """Measure answers and retrieval on a golden set beside BM25-only and dense-only baselines; no LLM judge.
 
-    from .evals.dataset import DatasetError, load_dataset, resolve_sources
-    from .evals.report import retrieval_table, write_report
-    from .evals.runner import retrieval_rows, summarize
-
-    advisor = _advisor(_settings())
-    _ensure_index(advisor)
-    try:
-        raw_items = load_dataset(dataset)
-    except DatasetError as exc:
-        _fail(str(exc))
-        return
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        items = resolve_sources(raw_items, advisor.sources())
-    for warning in caught:
-        typer.echo(f"warning: {warning.message}", err=True)
-    advisor.warm_up()
+    Writes report.md, report.json, rows.jsonl and PNG charts to OUT and prints the headline table.
+    """
     from tqdm import tqdm
 
-    with tqdm(total=len(items), desc="questions", file=sys.stderr) as bar:
-        rows = retrieval_rows(advisor, items, on_item=lambda: bar.update(1))
-    summary = summarize(rows)
-    meta = {
-        "dataset": str(dataset),
-        "items": len(items),
-        "command": f"advisor eval --dataset {dataset} --out {out}",
-    }
-    write_report(out, summary, rows, meta)
-    typer.echo(retrieval_table(summary))
-    typer.echo(f"\nreport: {out / 'report.md'}")
+    from .evals.dataset import DatasetError
+    from .evals.gate import GateError
+    from .evals.suite import run_suite
+
+    _check_backend(backend)
+    advisor = _advisor(_settings(llm_backend=backend))
+    _ensure_index(advisor)
+    bars: list[Any] = []
+
+    def progress(total: int) -> Callable[[dict[str, Any], bool], None]:
+        bar = tqdm(total=total, desc="questions", unit="q", file=sys.stderr, dynamic_ncols=True)
+        bars.append(bar)
+        return lambda row, reused: bar.update(1)
+
+    command = "advisor eval " + " ".join(sys.argv[2:]) if len(sys.argv) > 2 else "advisor eval"
+    try:
+        result = run_suite(
+            advisor,
+            dataset,
+            out,
+            backend=backend,
+            baselines=baselines,
+            resume=resume,
+            gate=gate,
+            progress=progress,
+            command=command,
+        )
+    except (DatasetError, GateError) as exc:
+        _fail(str(exc))
+        return
+    finally:
+        for bar in bars:
+            bar.close()
+    for note in result.warnings:
+        typer.echo(f"warning: {note}", err=True)
+    typer.echo(result.table)
+    reused = f", {result.reused} rows reused" if result.reused else ""
+    typer.echo(
+        f"\n{len(result.rows)} questions in {result.seconds:.0f} s{reused}. report: {out / 'report.md'}"
+    )
+    if result.gate is not None:
+        if result.gate.passed:
+            typer.echo(f"gate passed: {result.gate.checked} thresholds in {gate}")
+        else:
+            for line in result.gate.failures:
+                typer.echo(f"gate: {line}", err=True)
+            typer.echo(
+                f"advisor: eval gate failed ({len(result.gate.failures)} of {result.gate.checked})", err=True
+            )
+            raise typer.Exit(1)
+
+
+@app.command()
+def bench(
+    out: Annotated[Path, typer.Option(help="Folder for latest.json, a dated copy and charts.")] = Path(
+        "bench/results"
+    ),
+    sizes: Annotated[
+        str, typer.Option(help="Synthetic corpus sizes, comma-separated.")
+    ] = "1000,10000,100000",
+    ingest_sample: Annotated[
+        int, typer.Option(help="Chunks really encoded to measure ingest throughput.")
+    ] = 2000,
+    phases: Annotated[
+        str, typer.Option(help="Any of ingest,scale,cold_start,web.")
+    ] = "ingest,scale,cold_start,web",
+    users: Annotated[int, typer.Option(help="Simultaneous web users in the concurrency phase.")] = 8,
+) -> None:
+    """Measure ingest throughput, latency at 1k–100k chunks, cold start, memory and web concurrency (minutes)."""
+    from .bench.run import BenchConfig, run_bench
+
+    config = BenchConfig(
+        out=out,
+        sizes=tuple(int(s) for s in sizes.split(",") if s.strip()),
+        ingest_sample=ingest_sample,
+        phases=tuple(p.strip() for p in phases.split(",") if p.strip()),
+        users=users,
+    )
+    results = run_bench(config, log=lambda line: typer.echo(line, err=True))
+    typer.echo(json.dumps({k: v for k, v in results.items() if k != "machine"}, ensure_ascii=False, indent=1))
+
+
+@app.command()
+def serve(
+    host: Annotated[
+        str | None, typer.Option(help="Address to bind (default 127.0.0.1; 0.0.0.0 for a team server).")
+    ] = None,
+    port: Annotated[int | None, typer.Option(min=1, max=65535, help="Port (default 7860).")] = None,
+) -> None:
+    """Start the web page: bilingual chat with openable sources, and documents you can add."""
+    settings = _settings(host=host, port=port)
+    from .web.app import create, launch
+
+    advisor = _advisor(settings)
+    _ensure_index(advisor)
+    typer.echo(f"advisor: starting the web page on http://{settings.host}:{settings.port}", err=True)
+    launch(create(settings, advisor), settings, settings.host, settings.port)
+
+
+@app.command()
+def feedback(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON lines instead of a table.")] = False,
+    limit: Annotated[int, typer.Option(min=1, help="Newest N ratings.")] = 50,
+    rating: Annotated[str | None, typer.Option(help="Only 'up' or only 'down'.")] = None,
+) -> None:
+    """List the thumbs up/down users gave answers on the web page (newest first), for corpus review."""
+    from .feedback import FeedbackStore
+
+    if rating not in (None, "up", "down"):
+        _fail("--rating must be 'up' or 'down'")
+    settings = _settings()
+    records = FeedbackStore(settings.feedback_path).list(limit=limit, rating=rating)
+    if as_json:
+        for record in records:
+            typer.echo(json.dumps(record.to_dict(), ensure_ascii=False))
+        return
+    if not records:
+        typer.echo(f"no feedback yet ({settings.feedback_path})")
+        return
+    import datetime
+
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"Feedback ({settings.feedback_path})")
+    for column in ("id", "when", "rating", "question", "answer", "cited"):
+        table.add_column(column, overflow="fold")
+    for r in records:
+        when = datetime.datetime.fromtimestamp(r.created).strftime("%Y-%m-%d %H:%M")
+        cited = ", ".join(str(c.get("location", "")) for c in r.citations)
+        answer = r.answer if len(r.answer) <= 160 else r.answer[:160] + "…"
+        table.add_row(str(r.id), when, "👍" if r.rating == "up" else "👎", r.question, answer, cited)
+    Console().print(table)
 
 
 def main() -> None:

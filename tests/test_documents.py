@@ -1,0 +1,144 @@
+"""Uploads through advisor.documents: real parsers, a real Chroma index, the hash embedder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from advisor.config import Settings
+from advisor.core import Advisor
+from advisor.documents import DocumentLibrary, UploadError, display_name
+from advisor.embed.fake import HashEmbedder
+
+
+@pytest.fixture
+def library(isolated_home: Path, corpus_copy: Path) -> DocumentLibrary:
+    advisor = Advisor(Settings(home=isolated_home, corpus_dir=corpus_copy, max_upload_mb=1), [HashEmbedder()])
+    advisor.ingest()
+    return DocumentLibrary(advisor)
+
+
+def _state(library: DocumentLibrary) -> tuple[set[str], int, list[str]]:
+    files = sorted(p.name for p in library.uploads_dir.glob("*")) if library.uploads_dir.exists() else []
+    return {s.doc_id for s in library.advisor.sources()}, len(library.advisor.index.chunks()), files
+
+
+def test_text_upload_is_stored_by_id_and_answerable(library: DocumentLibrary, tmp_path: Path) -> None:
+    src = tmp_path / "notes.txt"
+    src.write_text("光谷园区笔记\n\n光谷园区设立了共享检测平台，为中小企业提供检测服务。\n", encoding="utf-8")
+    result = library.add(src, "notes.txt")
+    stored = library.uploads_dir / f"{result.doc_id}.md"
+    assert stored.is_file() and result.lang == "zh" and result.chunks >= 1
+    text = stored.read_text(encoding="utf-8")
+    assert text.startswith("---\nid: upload-") and "source_file: notes.txt" in text
+    row = next(r for r in library.documents() if r.doc_id == result.doc_id)
+    assert row.removable and row.title == "光谷园区笔记"
+    answer = library.advisor.retrieve(
+        __import__("advisor.answer.question").answer.question.prepare_question("共享检测平台", 1000)
+    )
+    assert any(p.chunk.doc_id == result.doc_id for p in answer.passages)
+
+
+def test_traversal_looking_name_never_becomes_a_path(library: DocumentLibrary, tmp_path: Path) -> None:
+    src = tmp_path / "upload.bin"
+    src.write_text("Shared services\n\nThe park runs a shared testing lab for suppliers.\n", encoding="utf-8")
+    result = library.add(src, "../../etc/passwd.txt")
+    assert result.original_name == "passwd.txt"
+    assert [p.name for p in library.uploads_dir.iterdir()] == [f"{result.doc_id}.md"]
+    assert display_name("C:\\Users\\x\\..\\报告.pdf") == "报告.pdf"
+    assert display_name("../../") == "document"
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("tool.exe", b"MZ\x00", "unsupported file type"),
+        ("noext", b"hello", "unsupported file type"),
+        ("empty.txt", b"", "empty"),
+        ("blank.md", b"\n \n\t\n", "no text"),
+        ("binary.txt", b"\x00\x01\x02 abc", "binary"),
+        ("bad.pdf", b"%PDF-1.4 this is not really a pdf", "PDF"),
+        ("bad.docx", b"PK not a zip", "Word"),
+        ("empty.html", b"<html><body></body></html>", "no text"),
+    ],
+)
+def test_bad_files_are_refused_and_leave_the_index_unchanged(
+    library: DocumentLibrary, tmp_path: Path, name: str, content: bytes, message: str
+) -> None:
+    before = _state(library)
+    src = tmp_path / "incoming"
+    src.write_bytes(content)
+    with pytest.raises(UploadError, match=message):
+        library.add(src, name)
+    assert _state(library) == before
+
+
+def test_oversize_file_is_refused(library: DocumentLibrary, tmp_path: Path) -> None:
+    src = tmp_path / "big.txt"
+    src.write_bytes(b"a" * (1024 * 1024 + 1))
+    with pytest.raises(UploadError, match="over the 1 MB limit"):
+        library.add(src, "big.txt")
+
+
+def test_failed_indexing_rolls_back(
+    library: DocumentLibrary, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = _state(library)
+    src = tmp_path / "ok.md"
+    src.write_text("A park\n\nThe park shares a kiln.\n", encoding="utf-8")
+    real_ingest = library.writer.ingest
+    calls = []
+
+    def failing_ingest(*args: object, **kwargs: object) -> object:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("embedding server went away")
+        return real_ingest(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(library.writer, "ingest", failing_ingest)
+    with pytest.raises(RuntimeError):
+        library.add(src, "ok.md")
+    assert _state(library) == before
+
+
+def test_docx_pdf_and_html_uploads(library: DocumentLibrary, tmp_path: Path) -> None:
+    import docx
+    from pypdf import PdfWriter
+
+    word = tmp_path / "a.docx"
+    document = docx.Document()
+    document.add_paragraph("Kiln sharing")
+    document.add_paragraph("The ceramic park shares one kiln among its glaze makers.")
+    document.save(str(word))
+    assert library.add(word, "kiln.docx").title == "Kiln sharing"
+
+    page = tmp_path / "a.html"
+    page.write_text(
+        "<html><head><title>Port logistics</title></head><body><article><h1>Port logistics</h1>"
+        "<p>The port cluster coordinates trucking slots across all terminals every morning.</p>"
+        "<p>Shared scheduling cut waiting times for hauliers in the port cluster.</p></article></body></html>",
+        encoding="utf-8",
+    )
+    assert library.add(page, "port.html").title == "Port logistics"
+
+    blank_pdf = tmp_path / "blank.pdf"
+    writer = PdfWriter()
+    writer.add_blank_page(width=200, height=200)
+    with blank_pdf.open("wb") as fh:
+        writer.write(fh)
+    with pytest.raises(UploadError, match="no text"):
+        library.add(blank_pdf, "scan.pdf")
+
+
+def test_remove_deletes_uploads_only(library: DocumentLibrary, tmp_path: Path) -> None:
+    src = tmp_path / "x.md"
+    src.write_text("Kiln notes\n\nThe park shares a kiln.\n", encoding="utf-8")
+    before = _state(library)
+    result = library.add(src, "x.md")
+    assert library.remove(result.doc_id) == "Kiln notes"
+    assert _state(library) == before
+    with pytest.raises(UploadError, match="cannot be removed"):
+        library.remove("cluster-vs-agglomeration")
+    with pytest.raises(UploadError, match="no uploaded document"):
+        library.remove("../../etc/passwd")
