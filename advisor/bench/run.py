@@ -200,7 +200,7 @@ def bench_web(
                 time.sleep(0.25)
         ready_s = time.perf_counter() - started
         client = Client(url, verbose=False)
-        client.predict(questions[0], api_name="/ask")
+        client.predict(questions[0], "zh", api_name="/ask")
         first_answer_s = time.perf_counter() - started
         rss_after_first = rss_mb(proc.pid)
 
@@ -214,7 +214,7 @@ def bench_web(
                 question = questions[(offset * per_user + k) % len(questions)]
                 t0 = time.perf_counter()
                 try:
-                    own.predict(question, api_name="/ask")
+                    own.predict(question, "zh", api_name="/ask")
                     with lock:
                         latencies.append((time.perf_counter() - t0) * 1000)
                 except Exception as exc:

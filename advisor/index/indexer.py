@@ -13,7 +13,7 @@ from ..embed.base import Embedder
 from ..ingest.load import LoadError, iter_files, load_file
 from ..ingest.split import claim_order, split_document
 from ..schema import Chunk, Document, SourceInfo
-from .store import SyncResult, VectorIndex, open_client
+from .store import EncoderIndex, SyncResult, open_client
 
 ProgressFactory = Callable[[int, str], Callable[[int], None]]  # (total, label) -> advance(n)
 
@@ -66,7 +66,7 @@ class Index:
         self.chroma_url = chroma_url
         self.embedders = list(embedders)
         self._client: Any = None
-        self._vectors: list[VectorIndex] | None = None
+        self._vectors: list[EncoderIndex] | None = None
         self._lock = threading.RLock()
 
     # --- sources -----------------------------------------------------------------------------------
@@ -130,13 +130,13 @@ class Index:
         return docs, failed
 
     # --- storage -----------------------------------------------------------------------------------
-    def vectors(self) -> list[VectorIndex]:
+    def vectors(self) -> list[EncoderIndex]:
         """The vector collections, opened on first use."""
         with self._lock:
             if self._vectors is None:
                 self._client = open_client(self.index_dir, self.chroma_url)
                 records = self.index_dir / "records.sqlite"
-                self._vectors = [VectorIndex(self._client, e, records) for e in self.embedders]
+                self._vectors = [EncoderIndex(self._client, e, records) for e in self.embedders]
             return self._vectors
 
     def exists(self) -> bool:
@@ -161,7 +161,9 @@ class Index:
             report = IngestReport(documents=len(plan), chunks=total, failed=failed)
             for vector_index in self.vectors():
                 advance = progress(total, f"embedding ({vector_index.embedder.key})") if progress else None
-                report.synced.append(vector_index.sync(self._stream_chunks(plan), on_embedded=advance))
+                report.synced.append(
+                    vector_index.sync(lambda: self._stream_chunks(plan), on_embedded=advance)
+                )
             self._write_manifest(plan, counts)
             return report
 

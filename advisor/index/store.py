@@ -7,7 +7,7 @@ embedded twice, a changed file replaces only its own chunks, and a removed file 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -112,9 +112,9 @@ class VectorIndex:
 
     batch_size = 64  # chunks embedded and written per step; an interrupted ingest keeps finished steps
 
-    def __init__(self, client: Any, embedder: Embedder, records_db: Path, *, prefix: str = "chunks") -> None:
+    def __init__(self, client: Any, embedder: Embedder, records_db: Path, *, name: str) -> None:
         self.embedder = embedder
-        self.collection = f"{prefix}__{embedder.key}"[:63]
+        self.collection = name[:63]
         self._client = client
         # Queries talk to Chroma directly; the LangChain wrapper (seconds to import) is only built to ingest.
         self._collection = client.get_or_create_collection(
@@ -183,15 +183,25 @@ class VectorIndex:
                 documents=[d.page_content for d in docs],
             )
 
+    def _get_all(self, include: list[str], page: int = 5000) -> Iterator[tuple[dict[str, Any], Any]]:
+        """(metadata, embedding or None) of every record, a page at a time (one huge get overflows SQLite)."""
+        offset = 0
+        while True:
+            got = self._collection.get(include=include, limit=page, offset=offset)
+            metadatas = got["metadatas"] or []
+            embeddings = got.get("embeddings")
+            if embeddings is None:
+                embeddings = [None] * len(metadatas)
+            yield from zip((dict(m) for m in metadatas), list(embeddings), strict=True)
+            if len(metadatas) < page:
+                return
+            offset += page
+
     def vectors_by_chunk(self) -> dict[str, np.ndarray]:
         """chunk_id → stored vector, for every chunk in the collection."""
-        got = self._collection.get(include=["embeddings", "metadatas"])
-        metadatas, embeddings = got["metadatas"] or [], got["embeddings"]
-        if embeddings is None:
-            return {}
         return {
             str(m["chunk_id"]): np.asarray(e, dtype=np.float32)
-            for m, e in zip(metadatas, list(embeddings), strict=True)
+            for m, e in self._get_all(["embeddings", "metadatas"])
         }
 
     def count(self) -> int:
@@ -202,8 +212,7 @@ class VectorIndex:
 
     def chunks(self) -> list[Chunk]:
         """Every chunk in the collection, in document order."""
-        got = self._collection.get(include=["metadatas"])
-        chunks = [metadata_to_chunk(dict(m)) for m in got["metadatas"] or [] if m]
+        chunks = [metadata_to_chunk(m) for m, _ in self._get_all(["metadatas"]) if m]
         return sorted(chunks, key=lambda c: (c.doc_id, c.position))
 
     def search(self, vector: np.ndarray, k: int, lang: str | None = None) -> list[tuple[str, float]]:
@@ -220,3 +229,67 @@ class VectorIndex:
         metadatas = (got["metadatas"] or [[]])[0]
         distances = (got["distances"] or [[]])[0]
         return [(str(m["chunk_id"]), 1.0 - float(d)) for m, d in zip(metadatas, distances, strict=True)]
+
+
+LANGUAGES = ("zh", "en")
+
+
+class EncoderIndex:
+    """One encoder's vectors, kept in one collection per language.
+
+    Retrieval ranks every language separately. A filtered query over one mixed collection got slower with
+    size (185 ms at 10k chunks); a query on a collection of one language is a plain nearest-neighbour search.
+    """
+
+    def __init__(self, client: Any, embedder: Embedder, records_db: Path, *, prefix: str = "chunks") -> None:
+        self.embedder = embedder
+        self.collection = f"{prefix}__{embedder.key}"[:56]
+        self.parts = {
+            lang: VectorIndex(client, embedder, records_db, name=f"{self.collection}__{lang}")
+            for lang in LANGUAGES
+        }
+
+    def sync(
+        self, stream: Callable[[], Iterable[Chunk]], on_embedded: Callable[[int], None] | None = None
+    ) -> SyncResult:
+        """Make each language's collection hold exactly the chunks of that language in `stream()`."""
+        results = [
+            part.sync((c for c in stream() if c.lang == lang), on_embedded=on_embedded)
+            for lang, part in self.parts.items()
+        ]
+        return SyncResult(
+            self.collection,
+            sum(r.added for r in results),
+            sum(r.updated for r in results),
+            sum(r.skipped for r in results),
+            sum(r.deleted for r in results),
+        )
+
+    def add_precomputed(self, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
+        """Store chunks with vectors computed elsewhere (benchmarks at scale)."""
+        for lang, part in self.parts.items():
+            rows = [i for i, c in enumerate(chunks) if c.lang == lang]
+            if rows:
+                part.add_precomputed([chunks[i] for i in rows], vectors[rows])
+
+    def vectors_by_chunk(self) -> dict[str, np.ndarray]:
+        merged: dict[str, np.ndarray] = {}
+        for part in self.parts.values():
+            merged.update(part.vectors_by_chunk())
+        return merged
+
+    def count(self) -> int:
+        return sum(part.count() for part in self.parts.values())
+
+    def chunks(self) -> list[Chunk]:
+        """Every chunk, in document order."""
+        return sorted(
+            (c for part in self.parts.values() for c in part.chunks()), key=lambda c: (c.doc_id, c.position)
+        )
+
+    def search(self, vector: np.ndarray, k: int, lang: str | None = None) -> list[tuple[str, float]]:
+        """(chunk_id, cosine) of the k nearest chunks in one language, or over all languages."""
+        if lang is not None:
+            return self.parts[lang].search(vector, k) if lang in self.parts else []
+        hits = [hit for part in self.parts.values() for hit in part.search(vector, k)]
+        return sorted(hits, key=lambda h: -h[1])[:k]
