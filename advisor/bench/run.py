@@ -144,15 +144,35 @@ def bench_scale(
 
 
 def _run_child(args: list[str], env: dict[str, str]) -> tuple[float, float, str]:
-    """Run a child process to the end; wall seconds, its own peak RSS in MB, stdout."""
+    """Run a child process to the end; wall seconds, its own peak RSS in MB, stdout.
+
+    Peak memory is read from /proc (VmHWM) while the child runs: rusage's ru_maxrss would also count the
+    memory of this (large) benchmark process, which a forked child inherits.
+    """
     started = time.perf_counter()
     proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    out = proc.stdout.read() if proc.stdout is not None else ""
-    _, status, usage = os.wait4(proc.pid, 0)  # wait4, not wait: it reports this child's peak memory
-    proc.returncode = os.waitstatus_to_exitcode(status)
+    peak = 0.0
+    chunks: list[str] = []
+    reader = threading.Thread(target=lambda: chunks.append(proc.stdout.read() if proc.stdout else ""))
+    reader.start()
+    while proc.poll() is None:
+        peak = max(peak, _vm_hwm_mb(proc.pid))
+        time.sleep(0.05)
+    reader.join()
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(args[:4])}… exited with {proc.returncode}")
-    return time.perf_counter() - started, round(usage.ru_maxrss / 1024, 1), out
+    return time.perf_counter() - started, round(peak, 1), "".join(chunks)
+
+
+def _vm_hwm_mb(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
 
 
 def bench_cold_start(settings: Settings, question: str, log: Log) -> dict[str, Any]:
@@ -277,6 +297,16 @@ def run_bench(config: BenchConfig, log: Log = print) -> dict[str, Any]:
         if "web" in config.phases and config.web:
             results["web"] = bench_web(settings, questions, config.users, config.questions_per_user, log)
     config.out.mkdir(parents=True, exist_ok=True)
+    latest = config.out / "latest.json"
+    if latest.is_file():
+        # A run of some phases updates those phases and keeps the others' last figures (each dated).
+        previous = json.loads(latest.read_text(encoding="utf-8"))
+        for phase in ("ingest", "scale", "cold_start", "web"):
+            if phase not in results and phase in previous:
+                results[phase] = {"measured_at": previous.get("measured_at"), **previous[phase]}
+    for phase in ("ingest", "scale", "cold_start", "web"):
+        if isinstance(results.get(phase), dict):
+            results[phase].setdefault("measured_at", results["measured_at"])
     stamp = results["measured_at"].replace(":", "").replace("-", "")
     for name in ("latest.json", f"bench-{stamp}.json"):
         (config.out / name).write_text(json.dumps(results, ensure_ascii=False, indent=1), encoding="utf-8")
