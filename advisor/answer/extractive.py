@@ -112,7 +112,7 @@ class ExtractiveAnswerer:
             # Shared words are strong evidence within one language; dense similarity carries across languages.
             overlap = np.array([len(terms & set(tokenize(s.text))) / len(terms) for s in sentences])
             relevance = relevance + 0.3 * overlap
-        relevance = relevance + np.array([0.05 / (1 + s.passage_rank) for s in sentences])
+        relevance = relevance + np.array([0.15 / (1 + s.passage_rank) for s in sentences])
         chosen: list[int] = []
         per_passage: dict[int, int] = {}
         best = float(relevance.max())

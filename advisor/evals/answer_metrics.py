@@ -98,12 +98,13 @@ def false_refusal_rate(item: Item, refused: bool) -> float | None:
 
 
 def answer_language(answer: Answer) -> str:
-    """The language the answer is written in; the 'only in <other language> sources' preface counts as the
-    language of the preface, since the quotes after it are deliberately kept in the original."""
+    """The language the answer is written in; an 'only / partly in <other language> sources' preface counts as
+    the language of the preface, since the quotes after it are deliberately kept in the original."""
     text = answer.text.strip()
-    for lang, preface in messages.ONLY_OTHER_LANGUAGE.items():
-        if text.startswith(preface):
-            return lang
+    for prefaces in (messages.ONLY_OTHER_LANGUAGE, messages.PARTLY_OTHER_LANGUAGE):
+        for lang, preface in prefaces.items():
+            if text.startswith(preface):
+                return lang
     return detect_lang(MARKER.sub("", text))
 
 
