@@ -58,3 +58,34 @@ class VectorCache:
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
         return np.stack([known[t] for t in texts]) if texts else np.zeros((0, 1), dtype=np.float32)
+
+
+def e5_prefixes(model_name: str) -> tuple[str, str]:
+    """(query prefix, passage prefix): e5 models were trained with them, other models read text as it is."""
+    return ("query: ", "passage: ") if "e5" in model_name.lower() else ("", "")
+
+
+class PrefixedEncoder:
+    """What text-in, vectors-out encoders share: Traditional→Simplified, e5 prefixes, a query cache."""
+
+    key: str
+    query_prefix: str = ""
+    passage_prefix: str = ""
+
+    def __init__(self) -> None:
+        self.query_cache = VectorCache(2048)
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        raise NotImplementedError
+
+    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
+        from ..text import simplify
+
+        if not texts:
+            return np.zeros((0, 1), dtype=np.float32)
+        return self._encode([self.passage_prefix + simplify(t) for t in texts])
+
+    def embed_query(self, text: str) -> np.ndarray:
+        from ..text import simplify
+
+        return self.query_cache.get_many([self.query_prefix + simplify(text)], self._encode)[0]

@@ -4,32 +4,28 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from ..text import simplify
-from .base import VectorCache, normalise_rows
+from .base import PrefixedEncoder, e5_prefixes, normalise_rows
 
 
-class RemoteEmbedder:
+class RemoteEmbedder(PrefixedEncoder):
     """A remote embedding model behind LangChain's OpenAIEmbeddings; e5 models get their prefixes."""
 
     def __init__(
         self, base_url: str, model: str, api_key: str | None = None, timeout_s: float = 60.0
     ) -> None:
+        super().__init__()
         self.base_url = base_url.rstrip("/")
         self.model = model
         self.key = "remote-" + re.sub(r"[^a-zA-Z0-9._-]+", "-", model).strip("-")[:40]
-        is_e5 = "e5" in model.lower()
-        self._query_prefix = "query: " if is_e5 else ""
-        self._passage_prefix = "passage: " if is_e5 else ""
+        self.query_prefix, self.passage_prefix = e5_prefixes(model)
         self._api_key = api_key
         self._timeout = timeout_s
         self._client: Any = None
         self._lock = threading.Lock()
-        self.query_cache = VectorCache(2048)
 
     def _load(self) -> Any:
         with self._lock:
@@ -52,11 +48,3 @@ class RemoteEmbedder:
 
     def _encode(self, texts: list[str]) -> np.ndarray:
         return normalise_rows(np.asarray(self._load().embed_documents(texts), dtype=np.float32))
-
-    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, 1), dtype=np.float32)
-        return self._encode([self._passage_prefix + simplify(t) for t in texts])
-
-    def embed_query(self, text: str) -> np.ndarray:
-        return self.query_cache.get_many([self._query_prefix + simplify(text)], self._encode)[0]

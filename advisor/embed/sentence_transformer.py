@@ -4,39 +4,35 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ..text import simplify
-from .base import VectorCache, normalise_rows
+from .base import PrefixedEncoder, e5_prefixes, normalise_rows
 from .bert import BertMeanEncoder, is_plain_bert_folder
 
 BATCH = 16
 
 
-class SentenceTransformerEmbedder:
+class SentenceTransformerEmbedder(PrefixedEncoder):
     """A sentence-transformers model on the CPU, loaded on first use; e5 models get their query/passage prefixes."""
 
     def __init__(
         self, model: str | Path, *, key: str | None = None, resolve: Callable[[], Path] | None = None
     ) -> None:
+        super().__init__()
         self.model_ref = str(model)
         self._resolve = (
             resolve  # builds the model folder on first use (the bundled e5 is rebuilt, not shipped)
         )
         name = Path(self.model_ref).name if Path(self.model_ref).exists() else self.model_ref
         self.key = key or re.sub(r"[^a-zA-Z0-9._-]+", "-", name).strip("-")[:48]
-        # e5 was trained with these prefixes; other models get the text as it is.
-        is_e5 = "e5" in name.lower()
-        self._query_prefix = "query: " if is_e5 else ""
-        self._passage_prefix = "passage: " if is_e5 else ""
+        self.query_prefix, self.passage_prefix = e5_prefixes(name)
         self._model: Any = None
         self._lock = threading.Lock()
         self._encode_lock = threading.Lock()
-        self.query_cache = VectorCache(2048)
 
     def _load(self) -> Any:
         with self._lock:
@@ -74,11 +70,3 @@ class SentenceTransformerEmbedder:
             texts, batch_size=BATCH, convert_to_numpy=True, normalize_embeddings=True, show_progress_bar=False
         )
         return normalise_rows(vectors)
-
-    def embed_passages(self, texts: Sequence[str]) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, 1), dtype=np.float32)
-        return self._encode([self._passage_prefix + simplify(t) for t in texts])
-
-    def embed_query(self, text: str) -> np.ndarray:
-        return self.query_cache.get_many([self._query_prefix + simplify(text)], self._encode)[0]
