@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import yaml
 
-from .ingest.load import LoadError, load_file
+from .ingest.load import LoadError, decode_text, load_file
 from .text import detect_lang
 
 if TYPE_CHECKING:
@@ -65,14 +65,10 @@ def display_name(raw_name: str) -> str:
 
 # --- text extraction ---------------------------------------------------------------------------------
 def _decode_text(raw: bytes) -> str:
-    if b"\x00" in raw[:4096]:
-        raise UploadError("the file looks binary, not text")
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return raw.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise UploadError("the text cannot be decoded as UTF-8 or GB18030; save it as UTF-8 and try again")
+    try:
+        return decode_text(raw)
+    except LoadError as exc:
+        raise UploadError(str(exc)) from None
 
 
 def _pdf_text(path: Path) -> tuple[str, str]:

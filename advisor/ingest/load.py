@@ -29,16 +29,23 @@ def slugify(name: str) -> str:
     return slug or "document"
 
 
-def _decode(raw: bytes, path: Path) -> str:
+def decode_text(raw: bytes) -> str:
     """UTF-8 (with or without BOM), else GB18030 for older Chinese files; anything else is refused."""
     if b"\x00" in raw[:4096]:
-        raise LoadError(f"{path.name}: looks like a binary file, not text. Convert it to .txt or .md first.")
+        raise LoadError("the file looks binary, not text; convert it to .txt or .md first")
     for encoding in ("utf-8-sig", "gb18030"):
         try:
             return raw.decode(encoding)
         except UnicodeDecodeError:
             continue
-    raise LoadError(f"{path.name}: cannot be decoded as UTF-8 or GB18030. Save it as UTF-8 and try again.")
+    raise LoadError("the text cannot be decoded as UTF-8 or GB18030; save it as UTF-8 and try again")
+
+
+def _decode(raw: bytes, path: Path) -> str:
+    try:
+        return decode_text(raw)
+    except LoadError as exc:
+        raise LoadError(f"{path.name}: {exc}") from None
 
 
 def parse_document(text: str, path: Path, rel_path: str) -> Document:
