@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from ..retrieve.hybrid import Retrieval
 from ..retrieve.lexical import LexicalIndex
@@ -91,14 +92,20 @@ def specific_terms(question: Question) -> list[tuple[str, bool]]:
     terms = [(m.group(0), True) for m in _NUMBER.finditer(text) if len(m.group(0)) >= 2]
     terms += [(m.group(1), True) for m in _EN_NAME.finditer(text) if m.group(1) not in _EN_NAME_STOP]
     if re.search(r"[\u4e00-\u9fff]", text):
-        import jieba.posseg as pseg
-
         terms += [
             (w, flag in ("ns", "nr", "nt", "nz"))
-            for w, flag in pseg.lcut(text)
+            for w, flag in _tagged(text)
             if flag.startswith("n") and len(w) >= 2 and not w.isascii() and w not in _ZH_NAME_STOP
         ]
     return list(dict.fromkeys(terms))
+
+
+@lru_cache(maxsize=256)
+def _tagged(text: str) -> tuple[tuple[str, str], ...]:
+    """jieba's (word, part of speech) pairs; cached because two checks read the same question."""
+    import jieba.posseg as pseg
+
+    return tuple((w, flag) for w, flag in pseg.lcut(text))
 
 
 def coverage(question: Question, lexical: LexicalIndex) -> float:
@@ -146,12 +153,8 @@ def _unknown_focus_names(question: Question, lexical: LexicalIndex) -> list[str]
     names = [m.group(0) for m in _EN_MULTIWORD_NAME.finditer(question.text) if m.start() > 0]
     unknown = [n for n in names if not any(_known(w, lexical) for w in n.replace("'s", "").split())]
     if re.search(r"[\u4e00-\u9fff]", question.text):
-        import jieba.posseg as pseg
-
         unknown += [
-            w
-            for w, flag in pseg.lcut(question.text)
-            if flag == "nr" and len(w) >= 2 and not _known(w, lexical)
+            w for w, flag in _tagged(question.text) if flag == "nr" and len(w) >= 2 and not _known(w, lexical)
         ]
     return unknown
 
