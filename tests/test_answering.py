@@ -168,3 +168,29 @@ def test_inflected_english_words_match_the_stemmed_vocabulary() -> None:
     retrieval = Retrieval((Passage(chunk("r:0", "x", "en"), 1.0),), {"e5": 0.95})
     q = prepare_question("How many technicians does the Harbor Lane Robotics Park train?", 200)
     assert check_evidence(q, retrieval, lexical).sufficient
+
+
+def test_questions_asking_for_a_figure_date_or_person_are_typed() -> None:
+    from advisor.answer.evidence import expected_answer_type, quotes_answer_type
+
+    assert expected_answer_type(prepare_question("武汉光谷有多少家光电子企业？", 100)) == "number"
+    assert (
+        expected_answer_type(prepare_question("When did the park adopt the chain-leader system?", 100))
+        == "time"
+    )
+    assert expected_answer_type(prepare_question("产业集群这个概念最早是谁提出的？", 100)) == "person"
+    assert expected_answer_type(prepare_question("企业如何融入产业集群？", 100)) is None
+    assert quotes_answer_type("使迭代周期从42天缩短至18天", "number")
+    assert quotes_answer_type("2015年某高新区推行链长制", "time")
+    assert not quotes_answer_type("产业集群是有组织的共生网络。", "number")
+
+
+def test_a_how_many_question_quotes_a_figure_or_is_refused() -> None:
+    answerer = ExtractiveAnswerer(HashEmbedder(dim=256))
+    question = prepare_question("产业集群里有多少家企业？", 100)
+    assert answerer.answer(question, PASSAGES[:2]).refused  # no passage holds a figure
+    with_figure = Passage(
+        chunk("d:5", "产业集群里企业之间协作紧密。园区内共有企业128家，配套率达到六成。"), 1.0
+    )
+    draft = answerer.answer(question, [with_figure, *PASSAGES[:2]])
+    assert not draft.refused and "128" in draft.text

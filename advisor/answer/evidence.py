@@ -167,3 +167,40 @@ def _known(term: str, lexical: LexicalIndex) -> bool:
     # Tokens are stemmed as the index is ("Robotics" → "robotic"), so this also catches inflected words.
     parts = tokenize(term)
     return bool(parts) and all(lexical.knows(p) for p in parts)
+
+
+# What kind of fact a question asks for, so an extractive answer can check that it quotes one.
+_ASKS_NUMBER = re.compile(
+    r"多少|几[家个次位名项倍]|比例|占比|平均|\bhow (?:many|much)\b|\bpercentage\b|\baverage\b|\bgdp\b|"
+    r"\bwhat (?:was|is) the (?:rate|number|figure|share|growth|size|value)\b",
+    re.IGNORECASE,
+)
+_ASKS_TIME = re.compile(
+    r"哪一年|哪年|何时|什么时候|\bwhat year\b|\bwhen (?:did|was|will|is)\b", re.IGNORECASE
+)
+_ASKS_PERSON = re.compile(r"是谁|谁是|谁提出|谁最早|\bwho\b", re.IGNORECASE)
+_HAS_NUMBER = re.compile(r"\d|[一二三四五六七八九十百千万亿两]+(?:家|个|倍|成|%|％|年|天|周|月)")
+_HAS_TIME = re.compile(r"(?:19|20)\d\d|\d+\s*(?:年|月|天|周|days?|weeks?|months?|years?)", re.IGNORECASE)
+
+
+def expected_answer_type(question: Question) -> str | None:
+    """'number', 'time' or 'person' when the question asks for one, else None."""
+    text = question.text
+    if _ASKS_TIME.search(text):
+        return "time"
+    if _ASKS_NUMBER.search(text):
+        return "number"
+    if _ASKS_PERSON.search(text):
+        return "person"
+    return None
+
+
+def quotes_answer_type(text: str, kind: str) -> bool:
+    """Whether `text` contains the kind of fact asked for (a figure, a date, a person's name)."""
+    if kind == "number":
+        return bool(_HAS_NUMBER.search(text))
+    if kind == "time":
+        return bool(_HAS_TIME.search(text))
+    if re.search(r"[\u4e00-\u9fff]", text) and any(flag == "nr" for _, flag in _tagged(text)):
+        return True
+    return bool(_EN_MULTIWORD_NAME.search(text))

@@ -7,7 +7,7 @@ marker points to, so a citation can never be invented.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -17,6 +17,7 @@ from ..embed.base import Embedder, VectorCache
 from ..schema import Citation, Passage
 from ..text import fold, split_sentences, tokenize
 from . import messages
+from .evidence import expected_answer_type, quotes_answer_type
 from .question import Question
 
 _SENTENCE_END = re.compile(r"[。！？!?；;]|(?<![\d.])\.(?!\d)")  # "3." numbers a list, it ends nothing
@@ -87,7 +88,13 @@ class ExtractiveAnswerer:
         sentences = candidate_sentences(passages)
         if not sentences:
             return Draft("", ())
-        chosen = self._select(question.text, sentences)
+        kind = expected_answer_type(question)
+        must = (lambda text: quotes_answer_type(text, kind)) if kind is not None else None
+        chosen = self._select(question.text, sentences, must)
+        if not chosen:
+            # Asked "how many / when / who" and no relevant sentence holds a figure, a date or a name:
+            # quoting loosely related sentences would look like an answer and is not one.
+            return Draft("", (), refused=True)
         chosen.sort(key=lambda s: (s.passage_rank, s.order))
         numbers: dict[int, int] = {}
         parts: list[str] = []
@@ -104,7 +111,10 @@ class ExtractiveAnswerer:
             text = f"{messages.PARTLY_OTHER_LANGUAGE[question.lang]}\n\n{text}"
         return Draft(text, citations)
 
-    def _select(self, query: str, sentences: Sequence[Sentence]) -> list[Sentence]:
+    def _select(
+        self, query: str, sentences: Sequence[Sentence], must: Callable[[str], bool] | None = None
+    ) -> list[Sentence]:
+        """The most relevant, non-redundant sentences; with `must`, at least one of them satisfies it (else none)."""
         vectors = self.sentence_cache.get_many([s.text for s in sentences], self.encoder.embed_passages)
         relevance = vectors @ self.encoder.embed_query(query)
         terms = set(tokenize(query))
@@ -129,4 +139,19 @@ class ExtractiveAnswerer:
                 continue  # near-duplicate of a sentence already chosen
             chosen.append(int(index))
             per_passage[sentence.passage_rank] = per_passage.get(sentence.passage_rank, 0) + 1
+        if must is not None and not any(must(sentences[i].text) for i in chosen):
+            # The asked-for kind of fact may sit in a less similar sentence. One from a passage already quoted
+            # continues its thought (the figure often follows the claim) and qualifies at any similarity;
+            # elsewhere the usual relevance bar applies. It takes the place of the weakest pick.
+            quoted = {sentences[i].passage_rank for i in chosen}
+            holders = [
+                int(i)
+                for i in np.argsort(-relevance)
+                if must(sentences[i].text)
+                and int(i) not in chosen
+                and (sentences[i].passage_rank in quoted or relevance[i] >= 0.6 * best)
+            ]
+            if not holders:
+                return []
+            chosen = [*chosen[: self.max_sentences - 1], holders[0]]
         return [sentences[i] for i in chosen]
