@@ -181,6 +181,7 @@ def test_questions_asking_for_a_figure_date_or_person_are_typed() -> None:
     assert expected_answer_type(prepare_question("产业集群这个概念最早是谁提出的？", 100)) == "person"
     assert expected_answer_type(prepare_question("企业如何融入产业集群？", 100)) is None
     assert quotes_answer_type("使迭代周期从42天缩短至18天", "number")
+    assert quotes_answer_type("The park trains two hundred welding technicians a year.", "number")
     assert quotes_answer_type("2015年某高新区推行链长制", "time")
     assert not quotes_answer_type("产业集群是有组织的共生网络。", "number")
 

@@ -179,7 +179,13 @@ _ASKS_TIME = re.compile(
     r"哪一年|哪年|何时|什么时候|\bwhat year\b|\bwhen (?:did|was|will|is)\b", re.IGNORECASE
 )
 _ASKS_PERSON = re.compile(r"是谁|谁是|谁提出|谁最早|\bwho\b", re.IGNORECASE)
-_HAS_NUMBER = re.compile(r"\d|[一二三四五六七八九十百千万亿两]+(?:家|个|倍|成|%|％|年|天|周|月)")
+# English number words count, except "one": "one town, one product" is no figure.
+_HAS_NUMBER = re.compile(
+    r"\d|[一二三四五六七八九十百千万亿两]+(?:家|个|倍|成|%|％|年|天|周|月)|"
+    r"\b(?:two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|"
+    r"sixty|seventy|eighty|ninety|hundreds?|thousands?|millions?|billions?|dozens?|twice|triple)\b",
+    re.IGNORECASE,
+)
 _HAS_TIME = re.compile(r"(?:19|20)\d\d|\d+\s*(?:年|月|天|周|days?|weeks?|months?|years?)", re.IGNORECASE)
 
 
