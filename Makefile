@@ -36,7 +36,7 @@ test: install browser lint
 	$(BIN)/pytest
 	$(MAKE) eval
 
-# The offline eval on the golden set (~2 min on 2 cores), gated by evals/thresholds.toml: a drop fails CI.
+# The offline eval on the golden set (under a minute on 2 cores), gated by evals/thresholds.toml: a drop fails CI.
 eval: install
 	$(BIN)/advisor eval --out test-artifacts/eval --gate evals/thresholds.toml
 
