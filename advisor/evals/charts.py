@@ -31,33 +31,30 @@ def _pyplot() -> Any:
     return plt
 
 
-def _bars(ax: Any, summary: dict[str, Any], groups: list[str], metric: str, names: list[str]) -> None:
-    modes = [m for m in MODES if m in summary]
-    width = 0.8 / max(len(modes), 1)
-    for i, mode in enumerate(modes):
-        values = [summary[mode].get(g, {}).get(metric) or 0.0 for g in groups]
-        xs = [x + (i - (len(modes) - 1) / 2) * width for x in range(len(groups))]
-        ax.bar(xs, values, width, label=_LABELS[mode], color=_COLOURS[mode])
-    ax.set_xticks(range(len(groups)))
+def _bars(ax: Any, values: dict[str, list[float]], names: list[str]) -> None:
+    """Grouped bars: one group per name, one bar per mode (advisor and the baselines)."""
+    width = 0.8 / max(len(values), 1)
+    for i, (mode, row) in enumerate(values.items()):
+        xs = [x + (i - (len(values) - 1) / 2) * width for x in range(len(names))]
+        ax.bar(xs, row, width, label=_LABELS[mode], color=_COLOURS[mode])
+    ax.set_xticks(range(len(names)))
     ax.set_xticklabels(names, rotation=30, ha="right", fontsize=8)
     ax.set_ylim(0, 1.05)
     ax.grid(axis="y", alpha=0.3)
+
+
+def _group_values(summary: dict[str, Any], groups: list[str], metric: str) -> dict[str, list[float]]:
+    return {m: [summary[m].get(g, {}).get(metric) or 0.0 for g in groups] for m in MODES if m in summary}
 
 
 def metrics_chart(summary: dict[str, Any], path: Path) -> Path:
     """Overall metrics, advisor against the baselines."""
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(10, 4))
-    modes = [m for m in MODES if m in summary]
-    width = 0.8 / max(len(modes), 1)
-    for i, mode in enumerate(modes):
-        values = [summary[mode]["all"].get(name) or 0.0 for name in _OVERALL]
-        xs = [x + (i - (len(modes) - 1) / 2) * width for x in range(len(_OVERALL))]
-        ax.bar(xs, values, width, label=_LABELS[mode], color=_COLOURS[mode])
-    ax.set_xticks(range(len(_OVERALL)))
-    ax.set_xticklabels(_OVERALL, rotation=30, ha="right", fontsize=8)
-    ax.set_ylim(0, 1.05)
-    ax.grid(axis="y", alpha=0.3)
+    values: dict[str, list[float]] = {
+        m: [summary[m]["all"].get(name) or 0.0 for name in _OVERALL] for m in MODES if m in summary
+    }
+    _bars(ax, values, list(_OVERALL))
     ax.set_title(
         "All questions: advisor vs. single-retriever baselines (false_refusal_rate: lower is better)"
     )
@@ -74,10 +71,10 @@ def groups_chart(summary: dict[str, Any], path: Path) -> Path:
     groups = [g for g in summary.get("hybrid", {}) if g.split(":")[0] in ("lang", "cross-lingual", "type")]
     names = [g.replace("type:", "").replace("lang:", "lang ") for g in groups]
     fig, axes = plt.subplots(2, 1, figsize=(11, 7), sharex=True)
-    _bars(axes[0], summary, groups, "recall@5", names)
+    _bars(axes[0], _group_values(summary, groups, "recall@5"), names)
     axes[0].set_title("recall@5 by language and question type")
     axes[0].legend(fontsize=8)
-    _bars(axes[1], summary, groups, "fact_coverage_cited", names)
+    _bars(axes[1], _group_values(summary, groups, "fact_coverage_cited"), names)
     axes[1].set_title("key facts in the answer or its cited passages")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
