@@ -168,7 +168,6 @@ def sources(
     Console().print(table)
 
 
-BACKENDS = ("extractive", "openai", "ollama")
 BackendOption = Annotated[
     str | None,
     typer.Option(
@@ -180,6 +179,8 @@ BackendOption = Annotated[
 
 
 def _check_backend(backend: str | None) -> None:
+    from .config import BACKENDS
+
     if backend is not None and backend not in BACKENDS:
         _fail(f"unknown backend {backend!r}: choose one of {', '.join(BACKENDS)}")
 
@@ -331,22 +332,19 @@ def _stream_answer(advisor: Advisor, question: str, history: list[tuple[str, str
     from rich.panel import Panel
     from rich.text import Text
 
-    from .schema import Answer
-
     written = Text()
     live = (
         Live(Panel(written, border_style="dim"), console=console, transient=True, refresh_per_second=12)
         if console.is_terminal
         else nullcontext()
     )
+    stream = advisor.stream(question, history=history)
     with live as display:
-        for event in advisor.ask_stream(question, history=history):
-            if isinstance(event, Answer):
-                return event
-            written.append(event)
+        for text in stream:
+            written.append(text)
             if display is not None:
                 display.update(Panel(written, border_style="dim"))
-    raise RuntimeError("ask_stream ended without an Answer")  # the core always yields one last
+    return stream.answer
 
 
 @app.command("eval")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import (
@@ -15,6 +15,11 @@ from pydantic_settings import (
 )
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+# Who writes the answers: the one list every surface reads (the CLI's --backend, the settings, the LLM module).
+Backend = Literal["extractive", "openai", "ollama"]
+BACKENDS: tuple[str, ...] = get_args(Backend)
+LLM_BACKENDS: tuple[str, ...] = tuple(b for b in BACKENDS if b != "extractive")
 
 
 def _default_home() -> Path:
@@ -48,7 +53,7 @@ class Settings(BaseSettings):
     candidates: int = Field(default=30, ge=5, le=200, description="Candidates per retriever and language.")
     max_question_chars: int = Field(default=1000, ge=50, le=20000)
 
-    llm_backend: Literal["extractive", "openai", "ollama"] = "extractive"
+    llm_backend: Backend = "extractive"
     llm_base_url: str = ""
     llm_model: str = ""
     llm_api_key: SecretStr | None = None

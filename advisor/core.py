@@ -1,30 +1,73 @@
-"""The one core every surface calls: build or update the index, list sources, answer a question."""
+"""The one core every surface calls: build or update the index, list sources, answer a question.
+
+A question runs through named stages, each a method below that takes and returns the seam types of
+`advisor.schema`:  prepare → condense → retrieve → read → gate → draft → finish.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .answer import messages
 from .answer.condense import standalone_question
 from .answer.evidence import check_evidence
-from .answer.extractive import Draft, ExtractiveAnswerer
-from .answer.question import Question, prepare_question
+from .answer.extractive import ExtractiveAnswerer
+from .answer.question import prepare_question
 from .config import Settings
 from .embed.base import Embedder
 from .index.indexer import Index, IngestReport, ProgressFactory
-from .retrieve.hybrid import HybridRetriever, Mode, Retrieval
+from .retrieve.hybrid import HybridRetriever, Mode
 from .retrieve.lexical import LexicalIndex
-from .schema import Answer, Citation, SourceInfo
+from .schema import (
+    Answer,
+    AnswerStream,
+    Citation,
+    Deadline,
+    Delta,
+    Draft,
+    Event,
+    Final,
+    Question,
+    Retrieval,
+    SourceInfo,
+    Turn,
+    Verdict,
+    Vocabulary,
+)
 
 if TYPE_CHECKING:
     from .answer.llm import ChatModelFactory, LLMAnswerer
 
-Turn = tuple[str, str]  # (question, answer text) of an earlier exchange in a conversation
+Gate = Callable[[Question, Retrieval, Vocabulary], Verdict]
+
+
+class StageTimer:
+    """Milliseconds per named stage of one question, for `Answer.timings_ms`."""
+
+    def __init__(self) -> None:
+        self.started = time.perf_counter()
+        self.ms: dict[str, float] = {}
+
+    @contextmanager
+    def __call__(self, stage: str) -> Iterator[None]:
+        begin = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.ms[stage] = self.ms.get(stage, 0.0) + (time.perf_counter() - begin) * 1000
+
+    def timings(self) -> dict[str, float]:
+        """Every stage, plus `generate` (everything after retrieval) and `total`."""
+        out = dict(self.ms)
+        out["generate"] = sum(self.ms.get(s, 0.0) for s in ("read", "gate", "draft", "finish"))
+        out["total"] = (time.perf_counter() - self.started) * 1000
+        return out
 
 
 def default_embedders(settings: Settings) -> list[Embedder]:
@@ -75,6 +118,7 @@ class Advisor:
         )
         # Sentences are scored with the last encoder: the cross-lingual one when present, fast either way.
         self.extractive = ExtractiveAnswerer(self.embedders[-1])
+        self.gate: Gate = check_evidence  # answer or refuse; tests and the reader issue swap it
         self._retriever: HybridRetriever | None = None
         self._lexical: LexicalIndex | None = None
         self._lock = threading.RLock()
@@ -128,12 +172,18 @@ class Advisor:
         mode: Mode = "hybrid",
     ) -> Answer:
         """Answer one question with citations, or refuse with related reading. Raises QuestionError on bad input."""
-        answer: Answer | None = None
-        for event in self.ask_stream(raw_question, history=history, backend=backend, mode=mode):
-            if isinstance(event, Answer):
-                answer = event
-        assert answer is not None
-        return answer
+        return self.stream(raw_question, history=history, backend=backend, mode=mode).answer
+
+    def stream(
+        self,
+        raw_question: str,
+        *,
+        history: Sequence[Turn] = (),
+        backend: str | None = None,
+        mode: Mode = "hybrid",
+    ) -> AnswerStream:
+        """The answer as it is written: iterate for text, then read `.answer` (see `ask_stream`)."""
+        return AnswerStream(self.ask_stream(raw_question, history=history, backend=backend, mode=mode))
 
     def llm(self, backend: str | None = None) -> LLMAnswerer | None:
         """The LLM answerer for `backend` (default: the configured one); None for the extractive backend.
@@ -168,71 +218,97 @@ class Advisor:
         history: Sequence[Turn] = (),
         backend: str | None = None,
         mode: Mode = "hybrid",
-    ) -> Iterator[str | Answer]:
-        """Yield text deltas as the answer is written, then the finished Answer (always last).
+    ) -> Iterator[Event]:
+        """Yield `Delta`s as the answer is written, then one `Final` with the finished Answer.
 
         `history` holds earlier (question, answer text) turns of a conversation; a follow-up is rewritten into
         a standalone question before retrieval. `backend` overrides the configured answerer for this question.
-        The extractive answerer writes its answer in one piece; an LLM streams it. The final Answer's text is
-        authoritative: when a streamed LLM answer fails its checks, the Answer carries the fallback instead,
-        and surfaces show that text in place of the streamed one.
+        The extractive answerer writes its answer in one piece; an LLM streams it. The Final answer's text is
+        authoritative: when a streamed LLM answer fails its checks, it carries the fallback instead, and
+        surfaces show that text in place of the streamed one.
         """
-        from .answer.llm import Deadline, LLMError
-
-        started = time.perf_counter()
-        question = prepare_question(raw_question, self.settings.max_question_chars)
-        notices = list(question.notices)
-        name = backend or self.settings.llm_backend
-        fallback: str | None = None
-        try:
-            llm = self.llm(name)
-        except LLMError as exc:
-            llm, fallback = None, exc.reason
-            notices.append(messages.LLM_NOT_CONFIGURED[question.lang].format(backend=name))
-        deadline = Deadline(self.settings.llm_timeout_s)
-        rewrite = (lambda q, h: llm.rewrite(q, h, deadline)) if llm is not None else None
-        standalone = standalone_question(question, history, rewrite)
-        search = Question(standalone, question.lang, question.notices)
-        condensed = time.perf_counter()
-        retrieval = self.retrieve(search, mode=mode)
-        retrieved = time.perf_counter()
-        evidence = check_evidence(search, retrieval, self.retriever().lexical)
-        draft = Draft("", (), refused=True)
-        streamed = False
-        if evidence.sufficient:  # the model is only ever asked when the corpus can support an answer
-            if llm is None:
-                draft = self.extractive.answer(search, retrieval.passages)
-            else:
-                for event in llm.stream(search, retrieval.passages, deadline):
-                    if isinstance(event, Draft):
-                        draft = event
-                    else:
-                        streamed = True
-                        yield event
-        answer = self._finish(
-            question, search, retrieval, evidence.unknown_terms, draft, llm, notices, fallback
-        )
+        timer = StageTimer()
+        with timer("prepare"):
+            question = prepare_question(raw_question, self.settings.max_question_chars)
+            notices = list(question.notices)
+            llm, fallback = self._answerer(backend, question, notices)
+            deadline = Deadline(self.settings.llm_timeout_s)
+        with timer("condense"):
+            search = self._condense(question, history, llm, deadline)
+        with timer("retrieve"):
+            retrieval = self.retrieve(search, mode=mode)
+        with timer("read"):
+            retrieval = self._read(search, retrieval)
+        with timer("gate"):
+            verdict = self.gate(search, retrieval, self.vocabulary())
+        streamed: list[Delta] = []
+        with timer("draft"):
+            draft = yield from _relay(self._draft(search, retrieval, verdict, llm, deadline), streamed.append)
+        with timer("finish"):
+            answer = self._finish(question, search, retrieval, verdict, draft, llm, notices, fallback)
         if not streamed:
-            yield answer.text
-        done = time.perf_counter()
-        timings = {"retrieve": (retrieved - condensed) * 1000, "generate": (done - retrieved) * 1000}
-        if history:
-            timings["condense"] = (condensed - started) * 1000
-        timings["total"] = (done - started) * 1000
-        yield dataclasses.replace(answer, timings_ms=timings)
+            yield Delta(answer.text)  # written in one piece
+        timings = timer.timings()
+        if not history:
+            timings.pop("condense", None)
+        yield Final(dataclasses.replace(answer, timings_ms=timings))
+
+    # --- the stages --------------------------------------------------------------------------------
+    def _answerer(
+        self, backend: str | None, question: Question, notices: list[str]
+    ) -> tuple[LLMAnswerer | None, str | None]:
+        """prepare: the LLM for this question (None: extractive), and why it is missing when one was asked for."""
+        from .answer.llm import LLMError
+
+        name = backend or self.settings.llm_backend
+        try:
+            return self.llm(name), None
+        except LLMError as exc:
+            notices.append(messages.LLM_NOT_CONFIGURED[question.lang].format(backend=name))
+            return None, exc.reason
+
+    def _condense(
+        self, question: Question, history: Sequence[Turn], llm: LLMAnswerer | None, deadline: Deadline
+    ) -> Question:
+        """condense: a follow-up rewritten into the standalone question that is searched for."""
+        rewrite = (lambda q, h: llm.rewrite(q, h, deadline)) if llm is not None else None
+        return Question(standalone_question(question, history, rewrite), question.lang, question.notices)
+
+    def _read(self, question: Question, retrieval: Retrieval) -> Retrieval:
+        """read: the slot where a reader re-scores the passages (the reader issue); a pass-through today."""
+        return retrieval
+
+    def vocabulary(self) -> Vocabulary:
+        """What the gate may ask of the corpus: whether it knows a word."""
+        return self.retriever().lexical
+
+    def _draft(
+        self,
+        question: Question,
+        retrieval: Retrieval,
+        verdict: Verdict,
+        llm: LLMAnswerer | None,
+        deadline: Deadline,
+    ) -> Generator[Delta, None, Draft]:
+        """draft: the answerer's cited text; the model is only ever asked when the corpus can support an answer."""
+        if not verdict.sufficient:
+            return Draft("", (), refused=True)
+        if llm is None:
+            return self.extractive.answer(question, retrieval.passages)
+        return (yield from llm.stream(question, retrieval.passages, deadline))
 
     def _finish(
         self,
         question: Question,
         search: Question,
         retrieval: Retrieval,
-        unknown_terms: Sequence[str],
+        verdict: Verdict,
         draft: Draft,
         llm: LLMAnswerer | None,
         notices: list[str],
         fallback: str | None,
     ) -> Answer:
-        """The Answer for a draft: refusal or cited text, which backend wrote it, and the notices to show."""
+        """finish: refusal or cited text, which backend wrote it, and the notices to show."""
         refused = draft.refused or not draft.citations
         fallback = draft.fallback or fallback
         if llm is not None and draft.fallback:
@@ -244,8 +320,10 @@ class Advisor:
             text = messages.REFUSAL[question.lang]
         else:
             text, citations = draft.text, draft.citations
-            if unknown_terms:
-                notices.append(messages.UNKNOWN_TERMS[question.lang].format(terms=", ".join(unknown_terms)))
+            if verdict.unknown_terms:
+                notices.append(
+                    messages.UNKNOWN_TERMS[question.lang].format(terms=", ".join(verdict.unknown_terms))
+                )
         wrote_it = llm.backend if llm is not None and not draft.fallback else self.extractive.backend
         return Answer(
             question=question.text,
@@ -262,3 +340,16 @@ class Advisor:
             fallback=fallback,
             dropped_citations=draft.dropped_citations,
         )
+
+
+def _relay(
+    stream: Generator[Delta, None, Draft], seen: Callable[[Delta], None]
+) -> Generator[Delta, None, Draft]:
+    """Pass a draft stream's deltas on, telling `seen` about each one; return its Draft."""
+    try:
+        while True:
+            delta = next(stream)
+            seen(delta)
+            yield delta
+    except StopIteration as stop:
+        return stop.value

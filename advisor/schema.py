@@ -1,12 +1,21 @@
-"""Plain frozen dataclasses that cross the seams between stages; no LangChain, Chroma or Gradio types here."""
+"""The types that cross the seams between stages: plain frozen dataclasses and one-method protocols.
+
+No LangChain, Chroma or Gradio types here. The path of a question, in the order `core.Advisor` runs it:
+  Question → (condense) → Retrieval → (read) → Verdict → Draft → Answer,
+streamed to the surfaces as `Delta` events and one `Final`.
+"""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 Lang = Literal["zh", "en"]
+LANGS: tuple[Lang, ...] = ("zh", "en")  # every language the project speaks; add one here first
+Turn = tuple[str, str]  # (question, answer text) of an earlier exchange in a conversation
 
 
 @dataclass(frozen=True)
@@ -143,3 +152,116 @@ class SourceInfo:
     kind: str
     note: str = ""
     source_file: str = ""
+
+
+# --- the path of one question ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class Question:
+    """A checked question: cleaned text, its language, and notices to show the user."""
+
+    text: str
+    lang: Lang
+    notices: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Retrieval:
+    """Ranked passages plus the raw evidence signals the gate uses to decide whether to refuse."""
+
+    passages: tuple[Passage, ...]
+    best_cosine: dict[str, float] = field(default_factory=dict)  # per dense encoder, over all languages
+    query_terms: tuple[str, ...] = ()  # question tokens the corpus knows
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The gate's decision: answer or refuse, why, and the signals behind it."""
+
+    sufficient: bool
+    reason: str = ""  # "low_similarity" or "unknown_terms" when refusing
+    unknown_terms: tuple[str, ...] = ()  # names the corpus never mentions (worth a notice)
+    fact_seeking: bool = False
+    coverage: float = 0.0
+
+
+class Vocabulary(Protocol):
+    """What the gate needs to know about the indexed corpus: whether a (folded) token occurs in it."""
+
+    def knows(self, token: str) -> bool: ...
+
+
+@dataclass(frozen=True)
+class Draft:
+    """An answer before timings and metadata: text with [n] markers and the citations behind them."""
+
+    text: str
+    citations: tuple[Citation, ...]
+    refused: bool = False
+    prompt: str | None = None  # "name@hash" of the prompt, for answerers that use one
+    dropped_citations: int = 0
+    fallback: str | None = None
+
+
+class Answerer(Protocol):
+    """Turns a checked question and its retrieved passages into a cited draft answer."""
+
+    backend: str
+
+    def answer(self, question: Question, passages: Sequence[Passage]) -> Draft: ...
+
+
+class Deadline:
+    """A point in time that every wait of one question is bounded by."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.end = time.monotonic() + seconds
+
+    def remaining(self) -> float:
+        return max(0.0, self.end - time.monotonic())
+
+    def sub(self, share: float) -> Deadline:
+        """A shorter deadline inside this one: `share` of the total, never past the end."""
+        return Deadline(min(self.remaining(), self.seconds * share))
+
+
+# --- what a streamed answer yields ------------------------------------------------------------------
+@dataclass(frozen=True)
+class Delta:
+    """A piece of answer text, as it is written."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Final:
+    """The finished answer; always the last event of a stream. Its text is authoritative."""
+
+    answer: Answer
+
+
+Event = Delta | Final
+
+
+class AnswerStream:
+    """Iterate for the text as it is written; `answer` holds the finished Answer once iteration ends."""
+
+    def __init__(self, events: Iterator[Event]) -> None:
+        self._events = events
+        self._answer: Answer | None = None
+
+    def __iter__(self) -> Iterator[str]:
+        for event in self._events:
+            if isinstance(event, Final):
+                self._answer = event.answer
+            else:
+                yield event.text
+
+    @property
+    def answer(self) -> Answer:
+        if self._answer is None:
+            for _ in self:  # not consumed yet: run it to the end
+                pass
+        if self._answer is None:
+            raise RuntimeError("the answer stream ended without a Final event")
+        return self._answer

@@ -8,9 +8,8 @@ from advisor.answer.evidence import Thresholds, check_evidence, specific_terms
 from advisor.answer.extractive import ExtractiveAnswerer, candidate_sentences
 from advisor.answer.question import QuestionError, prepare_question
 from advisor.embed.fake import HashEmbedder
-from advisor.retrieve.hybrid import Retrieval
 from advisor.retrieve.lexical import LexicalIndex
-from advisor.schema import Chunk, Passage
+from advisor.schema import Chunk, Passage, Retrieval
 
 
 def chunk(cid: str, text: str, lang: str = "zh", doc: str = "d") -> Chunk:

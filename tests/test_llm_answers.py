@@ -11,15 +11,14 @@ import pytest
 
 from advisor.answer import messages
 from advisor.answer.condense import heuristic_standalone, is_follow_up, key_terms, standalone_question
-from advisor.answer.evidence import Evidence
-from advisor.answer.extractive import Draft, ExtractiveAnswerer
-from advisor.answer.llm import Deadline, LLMAnswerer, LLMConfig, LLMError, chat_model_factory, classify
+from advisor.answer.extractive import ExtractiveAnswerer
+from advisor.answer.llm import LLMAnswerer, LLMConfig, LLMError, chat_model_factory, classify
 from advisor.answer.prompts import PromptLibrary
-from advisor.answer.question import Question, prepare_question
+from advisor.answer.question import prepare_question
 from advisor.config import Settings
 from advisor.core import Advisor
 from advisor.embed.fake import HashEmbedder
-from advisor.schema import Answer, Chunk, Passage
+from advisor.schema import Chunk, Deadline, Delta, Draft, Final, Passage, Question, Verdict
 
 from .fakes.chat_model import ScriptedChatModel, scripted
 
@@ -45,9 +44,14 @@ def answerer(model: ScriptedChatModel, **kwargs: Any) -> LLMAnswerer:
 
 
 def run(llm: LLMAnswerer, question: str) -> tuple[str, Draft]:
-    events = list(llm.stream(prepare_question(question, 500), PASSAGES))
-    assert isinstance(events[-1], Draft) and all(isinstance(e, str) for e in events[:-1])
-    return "".join(events[:-1]), events[-1]  # type: ignore[arg-type]
+    stream = llm.stream(prepare_question(question, 500), PASSAGES)
+    deltas: list[str] = []
+    while True:
+        try:
+            deltas.append(next(stream).text)
+        except StopIteration as stop:
+            assert isinstance(stop.value, Draft)
+            return "".join(deltas), stop.value
 
 
 def test_a_cited_answer_keeps_its_citations_renumbered_in_order() -> None:
@@ -232,7 +236,7 @@ def use_model(
 ) -> None:
     advisor.chat_models["openai"] = lambda timeout: model
     advisor._llm.clear()
-    monkeypatch.setattr("advisor.core.check_evidence", lambda *a, **k: Evidence(sufficient))
+    monkeypatch.setattr(advisor, "gate", lambda *a, **k: Verdict(sufficient))
 
 
 def test_core_streams_the_llm_answer_and_ends_with_the_answer(
@@ -240,9 +244,10 @@ def test_core_streams_the_llm_answer_and_ends_with_the_answer(
 ) -> None:
     use_model(hash_advisor, scripted("集群是有组织的网络[1]，集聚只是集中[2]。"), monkeypatch)
     events = list(hash_advisor.ask_stream("产业集聚和产业集群有什么区别？", backend="openai"))
-    answer = events[-1]
-    assert isinstance(answer, Answer) and all(isinstance(e, str) for e in events[:-1]) and len(events) > 2
-    assert "".join(events[:-1]).strip() == answer.text
+    final = events[-1]
+    assert isinstance(final, Final) and all(isinstance(e, Delta) for e in events[:-1]) and len(events) > 2
+    answer = final.answer
+    assert "".join(e.text for e in events[:-1] if isinstance(e, Delta)).strip() == answer.text
     data = answer.to_dict()
     assert data["backend"] == "openai" and not data["refused"] and data["fallback"] is None
     assert data["prompt"].startswith("answer.zh@") and data["dropped_citations"] == 0
@@ -284,7 +289,7 @@ def test_core_uses_the_standalone_question_for_follow_ups(
 def test_a_backend_without_configuration_says_so(
     hash_advisor: Advisor, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("advisor.core.check_evidence", lambda *a, **k: Evidence(True))
+    monkeypatch.setattr(hash_advisor, "gate", lambda *a, **k: Verdict(True))
     answer = hash_advisor.ask("What is an industrial cluster?", backend="ollama")
     assert answer.backend == "extractive" and answer.fallback == "not_configured"
     assert any("ADVISOR_LLM_MODEL" in n for n in answer.notices)

@@ -17,11 +17,10 @@ from typing import Any
 
 import pytest
 
-from advisor.answer.evidence import Evidence
 from advisor.config import Settings
 from advisor.core import Advisor
 from advisor.embed.fake import HashEmbedder
-from advisor.schema import Answer
+from advisor.schema import Answer, Verdict
 
 from .fakes.openai_server import FakeLLMServer, Reply
 
@@ -60,7 +59,7 @@ def configure(advisor: Advisor, monkeypatch: pytest.MonkeyPatch, **llm: Any) -> 
         update={"llm_model": "fake-model", "llm_timeout_s": 5.0, "llm_retries": 2, **llm}
     )
     advisor._llm.clear()
-    monkeypatch.setattr("advisor.core.check_evidence", lambda *a, **k: Evidence(True))
+    monkeypatch.setattr(advisor, "gate", lambda *a, **k: Verdict(True))
     return advisor
 
 
@@ -77,9 +76,9 @@ def ollama(advisor: Advisor, server: FakeLLMServer, monkeypatch: pytest.MonkeyPa
 def ask(
     advisor: Advisor, backend: str, question: str = "产业集聚和产业集群有什么区别？", **kw: Any
 ) -> tuple[list[str], Answer]:
-    events = list(advisor.ask_stream(question, backend=backend, **kw))
-    assert isinstance(events[-1], Answer)
-    return [e for e in events[:-1] if isinstance(e, str)], events[-1]
+    stream = advisor.stream(question, backend=backend, **kw)
+    deltas = list(stream)
+    return deltas, stream.answer
 
 
 # --- OpenAI-compatible ------------------------------------------------------------------------------

@@ -10,10 +10,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 
+from ..schema import Question, Turn
 from ..text import EN_STOPWORDS, ZH_STOPWORDS, detect_lang
-from .question import Question
 
-Turn = tuple[str, str]
 Rewrite = Callable[[Question, Sequence[Turn]], "str | None"]
 
 _ZH_FOLLOW_UP = re.compile(

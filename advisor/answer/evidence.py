@@ -12,10 +12,8 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from ..retrieve.hybrid import Retrieval
-from ..retrieve.lexical import LexicalIndex
+from ..schema import Question, Retrieval, Verdict, Vocabulary
 from ..text import fold, tokenize
-from .question import Question
 
 
 @dataclass(frozen=True)
@@ -75,17 +73,6 @@ _ZH_NAME_STOP = frozenset({"中文", "英文", "汉语", "英语", "中国"})
 _EN_MULTIWORD_NAME = re.compile(r"\b[A-Z][a-z]+(?:'s)?(?:\s+[A-Z][a-z]+(?:'s)?)+\b")
 
 
-@dataclass(frozen=True)
-class Evidence:
-    """The verdict: answer or refuse, why, and the signals behind it."""
-
-    sufficient: bool
-    reason: str = ""  # "low_similarity" or "unknown_terms" when refusing
-    unknown_terms: tuple[str, ...] = ()  # names and figures the corpus never mentions (worth a notice)
-    fact_seeking: bool = False
-    coverage: float = 0.0
-
-
 def specific_terms(question: Question) -> list[tuple[str, bool]]:
     """(term, is_name) for what a question is about: figures and names, plus other Chinese nouns (not names)."""
     text = question.text
@@ -108,7 +95,7 @@ def _tagged(text: str) -> tuple[tuple[str, str], ...]:
     return tuple((w, flag) for w, flag in pseg.lcut(text))
 
 
-def coverage(question: Question, lexical: LexicalIndex) -> float:
+def coverage(question: Question, lexical: Vocabulary) -> float:
     """Share of the question's tokens that occur anywhere in the corpus."""
     tokens = tokenize(question.text)
     return sum(lexical.knows(t) for t in tokens) / len(tokens) if tokens else 0.0
@@ -117,9 +104,9 @@ def coverage(question: Question, lexical: LexicalIndex) -> float:
 def check_evidence(
     question: Question,
     retrieval: Retrieval,
-    lexical: LexicalIndex,
+    lexical: Vocabulary,
     thresholds: Thresholds = DEFAULT_THRESHOLDS,
-) -> Evidence:
+) -> Verdict:
     """Answer only when a passage is close to the question and no asked-for fact is about an unknown name."""
     unknown_all = [(t, is_name) for t, is_name in specific_terms(question) if not _known(t, lexical)]
     unknown = tuple(t for t, is_name in unknown_all if is_name)
@@ -127,7 +114,7 @@ def check_evidence(
     cov = coverage(question, lexical)
     cosines = list(retrieval.best_cosine.values())
     if not retrieval.passages or not cosines:
-        return Evidence(False, "low_similarity", unknown, fact_seeking, cov)
+        return Verdict(False, "low_similarity", unknown, fact_seeking, cov)
     primary = cosines[0]
     if question.lang == "en":
         close = primary >= thresholds.en_min_cosine
@@ -138,17 +125,17 @@ def check_evidence(
     if question.lang == "en" and cov == 0.0:
         close = False  # not one word of the question occurs in the corpus ("asdfgh qwerty", off-topic)
     if not close:
-        return Evidence(False, "low_similarity", unknown, fact_seeking, cov)
+        return Verdict(False, "low_similarity", unknown, fact_seeking, cov)
     if unknown_all and fact_seeking:
-        return Evidence(False, "unknown_terms", unknown, fact_seeking, cov)
+        return Verdict(False, "unknown_terms", unknown, fact_seeking, cov)
     focus = _unknown_focus_names(question, lexical)
     if focus:
         # A question about a person or a multi-word name the corpus never mentions (Michael Porter's model).
-        return Evidence(False, "unknown_terms", tuple(dict.fromkeys((*unknown, *focus))), fact_seeking, cov)
-    return Evidence(True, "", unknown, fact_seeking, cov)
+        return Verdict(False, "unknown_terms", tuple(dict.fromkeys((*unknown, *focus))), fact_seeking, cov)
+    return Verdict(True, "", unknown, fact_seeking, cov)
 
 
-def _unknown_focus_names(question: Question, lexical: LexicalIndex) -> list[str]:
+def _unknown_focus_names(question: Question, lexical: Vocabulary) -> list[str]:
     """Multi-word English names or Chinese person names of which no part is in the corpus."""
     names = [m.group(0) for m in _EN_MULTIWORD_NAME.finditer(question.text) if m.start() > 0]
     unknown = [n for n in names if not any(_known(w, lexical) for w in n.replace("'s", "").split())]
@@ -159,7 +146,7 @@ def _unknown_focus_names(question: Question, lexical: LexicalIndex) -> list[str]
     return unknown
 
 
-def _known(term: str, lexical: LexicalIndex) -> bool:
+def _known(term: str, lexical: Vocabulary) -> bool:
     folded = fold(term)
     if lexical.knows(folded) or lexical.knows(folded.removesuffix("'s")):
         return True

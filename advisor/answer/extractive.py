@@ -9,16 +9,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol
 
 import numpy as np
 
 from ..embed.base import Embedder, VectorCache
-from ..schema import Citation, Passage
+from ..schema import Citation, Draft, Passage, Question
 from ..text import fold, split_sentences, tokenize
 from . import messages
 from .evidence import expected_answer_type, quotes_answer_type
-from .question import Question
 
 _SENTENCE_END = re.compile(r"[。！？!?；;]|(?<![\d.])\.(?!\d)")  # "3." numbers a list, it ends nothing
 _LIST_MARK = re.compile(r"^(?:[•·\-–*]\s*|\d{1,2}[.、]\s*|[一二三四五六七八九十]+、)")
@@ -32,26 +30,6 @@ class Sentence:
     text: str
     passage_rank: int
     order: int
-
-
-@dataclass(frozen=True)
-class Draft:
-    """An answer before timings and metadata: text with [n] markers and the citations behind them."""
-
-    text: str
-    citations: tuple[Citation, ...]
-    refused: bool = False
-    prompt: str | None = None  # "name@hash" of the prompt, for answerers that use one
-    dropped_citations: int = 0
-    fallback: str | None = None
-
-
-class Answerer(Protocol):
-    """Turns a checked question and its retrieved passages into a cited draft answer."""
-
-    backend: str
-
-    def answer(self, question: Question, passages: Sequence[Passage]) -> Draft: ...
 
 
 def candidate_sentences(passages: Sequence[Passage]) -> list[Sentence]:

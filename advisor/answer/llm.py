@@ -7,7 +7,7 @@ model is read on a worker thread and the caller stops waiting when time is up. E
 extractive answer (or a refusal) with a reason code; no error text from a server, and never the API key,
 reaches the user.
 
-LangChain objects stay in this module; `Draft` and plain strings leave it.
+LangChain objects stay in this module; `Delta` events and a `Draft` leave it.
 """
 
 from __future__ import annotations
@@ -17,25 +17,21 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..schema import Citation, Passage
+from ..config import LLM_BACKENDS
+from ..schema import Answerer, Citation, Deadline, Delta, Draft, Passage, Question, Turn
 from . import messages
 from .citations import CitationRewriter, is_grounded, is_refusal, summarise
-from .condense import Turn
-from .extractive import Answerer, Draft
 from .prompts import PromptLibrary, answer_variables, condense_variables
-from .question import Question
 
 if TYPE_CHECKING:
     from ..config import Settings
 
 log = logging.getLogger(__name__)
 
-LLM_BACKENDS = ("openai", "ollama")
-BACKENDS = ("extractive", *LLM_BACKENDS)
 ChatModelFactory = Callable[[float], Any]  # timeout in seconds → a LangChain chat model
 
 
@@ -46,21 +42,6 @@ class LLMError(Exception):
         super().__init__(reason)
         self.reason = reason
         self.retryable = retryable
-
-
-class Deadline:
-    """A point in time that every wait of one question is bounded by."""
-
-    def __init__(self, seconds: float) -> None:
-        self.seconds = seconds
-        self.end = time.monotonic() + seconds
-
-    def remaining(self) -> float:
-        return max(0.0, self.end - time.monotonic())
-
-    def sub(self, share: float) -> Deadline:
-        """A shorter deadline inside this one: `share` of the total, never past the end."""
-        return Deadline(min(self.remaining(), self.seconds * share))
 
 
 @dataclass(frozen=True)
@@ -294,8 +275,8 @@ class LLMAnswerer:
     # --- answers ----------------------------------------------------------------------------------
     def stream(
         self, question: Question, passages: Sequence[Passage], deadline: Deadline | None = None
-    ) -> Iterator[str | Draft]:
-        """Yield checked text deltas as the model writes, then the Draft (always last)."""
+    ) -> Generator[Delta, None, Draft]:
+        """Yield checked text deltas as the model writes; return the Draft (`draft = yield from ...`)."""
         deadline = deadline or Deadline(self.timeout_s)
         variables = answer_variables(question.text, passages, question.lang)
         system = self.prompts.render("system", question.lang, **variables)
@@ -306,34 +287,26 @@ class LLMAnswerer:
             for delta in self._call({"system": system.text, "user": user.text}, deadline, stream=True):
                 out = rewriter.feed(delta)
                 if out:
-                    yield out
+                    yield Delta(out)
             tail = rewriter.finish()
             if tail:
-                yield tail
+                yield Delta(tail)
         except LLMError as exc:
-            yield self._fall_back(question, passages, exc.reason, ref, rewriter.dropped)
-            return
+            return self._fall_back(question, passages, exc.reason, ref, rewriter.dropped)
         cited = summarise(rewriter)
         if is_refusal(cited.text, question.lang):
-            yield Draft(
+            return Draft(
                 messages.REFUSAL[question.lang], (), refused=True, prompt=ref, dropped_citations=cited.dropped
             )
-            return
         if not is_grounded(cited):
             reason = "no_valid_citations" if not cited.order else "uncited_claims"
-            yield self._fall_back(question, passages, reason, ref, cited.dropped)
-            return
+            return self._fall_back(question, passages, reason, ref, cited.dropped)
         citations = tuple(Citation(n, passages[p - 1]) for n, p in enumerate(cited.order, 1))
-        yield Draft(cited.text, citations, prompt=ref, dropped_citations=cited.dropped)
+        return Draft(cited.text, citations, prompt=ref, dropped_citations=cited.dropped)
 
     def answer(self, question: Question, passages: Sequence[Passage]) -> Draft:
         """The Answerer protocol: the whole Draft at once."""
-        draft: Draft | None = None
-        for event in self.stream(question, passages):
-            if isinstance(event, Draft):
-                draft = event
-        assert draft is not None
-        return draft
+        return drain(self.stream(question, passages))
 
     def _fall_back(
         self, question: Question, passages: Sequence[Passage], reason: str, ref: str, dropped: int
@@ -350,6 +323,15 @@ class LLMAnswerer:
                 fallback=reason,
             )
         return Draft(draft.text, draft.citations, prompt=ref, dropped_citations=dropped, fallback=reason)
+
+
+def drain(stream: Generator[Delta, None, Draft]) -> Draft:
+    """Run a draft stream to its end and return its Draft."""
+    while True:
+        try:
+            next(stream)
+        except StopIteration as stop:
+            return stop.value
 
 
 def _run(chain: Any, prompt: dict[str, str], stream: bool) -> Iterator[str]:

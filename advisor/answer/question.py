@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
 
-from ..schema import Lang
+from ..schema import Question
 from ..text import detect_lang, has_content
 from . import messages
 
@@ -15,15 +14,6 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u2028-\u202
 
 class QuestionError(ValueError):
     """A question that cannot be answered at all; the message tells the user what to do."""
-
-
-@dataclass(frozen=True)
-class Question:
-    """A checked question: cleaned text, its language, and notices to show the user."""
-
-    text: str
-    lang: Lang
-    notices: tuple[str, ...] = ()
 
 
 def prepare_question(raw: str, max_chars: int) -> Question:

@@ -9,13 +9,13 @@ result, shown in the question's language with the other side attached as `parall
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal, Protocol
 
 import numpy as np
 
 from ..embed.base import Embedder
-from ..schema import Chunk, Lang, Passage
+from ..schema import Chunk, Lang, Passage, Retrieval
 from .lexical import LexicalIndex
 
 Mode = Literal["hybrid", "dense", "bm25"]
@@ -36,15 +36,6 @@ class FusionWeights:
     dense: tuple[float, ...] = (1.0, 1.0)  # per dense index, in the order given to the retriever
     bm25: float = 0.6
     rrf_k: float = 8.0
-
-
-@dataclass(frozen=True)
-class Retrieval:
-    """Ranked passages plus the raw evidence signals the answerer uses to decide whether to refuse."""
-
-    passages: tuple[Passage, ...]
-    best_cosine: dict[str, float] = field(default_factory=dict)  # per dense encoder, over all languages
-    query_terms: tuple[str, ...] = ()  # question tokens the corpus knows
 
 
 class HybridRetriever:

@@ -74,15 +74,13 @@ def build_app(advisor: Advisor, library: DocumentLibrary, feedback: FeedbackStor
         ]
         yield "", messages, messages, turns, answers, gr.update()
         text = ""
-        answer: Answer | None = None
+        stream = advisor.stream(question, history=[(q, a) for q, a in turns])
         try:
-            for event in advisor.ask_stream(question, history=[(q, a) for q, a in turns]):
-                if isinstance(event, Answer):
-                    answer = event
-                else:
-                    text += event
-                    messages[-1] = {"role": "assistant", "content": render.partial_markdown(text)}
-                    yield "", messages, messages, turns, answers, gr.update()
+            for delta in stream:
+                text += delta
+                messages[-1] = {"role": "assistant", "content": render.partial_markdown(text)}
+                yield "", messages, messages, turns, answers, gr.update()
+            answer = stream.answer
         except QuestionError as exc:
             messages[-1] = {
                 "role": "assistant",
@@ -90,7 +88,6 @@ def build_app(advisor: Advisor, library: DocumentLibrary, feedback: FeedbackStor
             }
             yield "", messages, messages, turns, answers, gr.update()
             return
-        assert answer is not None
         messages[-1] = {"role": "assistant", "content": render.answer_markdown(answer, lang)}
         answers = {**answers, len(messages) - 1: answer}
         turns = [*turns, [question, answer.text]]
