@@ -15,6 +15,7 @@ from pydantic_settings import (
 )
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+PROMPTS_DIR = Path(__file__).resolve().parent / "prompts"  # package data: an installed wheel has them too
 
 # Who writes the answers: the one list every surface reads (the CLI's --backend, the settings, the LLM module).
 Backend = Literal["extractive", "openai", "ollama"]
@@ -49,6 +50,11 @@ class Settings(BaseSettings):
     )
     chroma_url: str = Field(default="", description="http://host:port of a Chroma server; empty = local.")
 
+    reader: Literal["features", "none"] = Field(
+        default="features",
+        description="Who reads the retrieved passages to rerank them and decide answer or refuse: the trained "
+        "feature reader, or none (the cosine evidence check).",
+    )
     top_k: int = Field(default=5, ge=1, le=20, description="Passages handed to the answerer.")
     candidates: int = Field(default=30, ge=5, le=200, description="Candidates per retriever and language.")
     max_question_chars: int = Field(default=1000, ge=50, le=20000)
@@ -62,7 +68,7 @@ class Settings(BaseSettings):
     )
     llm_retries: int = Field(default=2, ge=0, le=5, description="Retries after a failed model call.")
     llm_temperature: float = Field(default=0.2, ge=0, le=2)
-    prompts_dir: Path = Field(default=REPO_ROOT / "prompts", description="Folder of the *.j2 prompt files.")
+    prompts_dir: Path = Field(default=PROMPTS_DIR, description="Folder of the *.j2 prompt files.")
 
     host: str = "127.0.0.1"
     port: int = Field(default=7860, ge=1, le=65535)

@@ -89,6 +89,9 @@ def test_the_hash_follows_the_file_content(tmp_path: Path, monkeypatch: pytest.M
     assert copy.digest("answer", "en") != PROMPTS.digest("answer", "en")
 
 
-def test_prompts_resolve_from_the_repository_root() -> None:
-    assert Settings().prompts_dir == (REPO_ROOT / "prompts").resolve()
-    assert PROMPTS.directory == REPO_ROOT / "prompts"
+def test_prompts_are_package_data_and_the_top_level_folder_points_there() -> None:
+    assert Settings().prompts_dir == (REPO_ROOT / "advisor" / "prompts").resolve()
+    assert PROMPTS.directory.resolve() == (REPO_ROOT / "prompts").resolve()
+    assert sorted(p.name for p in PROMPTS.directory.glob("*.j2")) == sorted(
+        p.name for p in (REPO_ROOT / "prompts").glob("*.j2")
+    )

@@ -1,4 +1,5 @@
-"""Prompts are files: `prompts/<name>.<lang>.j2`, rendered strictly, each identified by name and content hash.
+"""Prompts are files: `advisor/prompts/<name>.<lang>.j2` (package data; `prompts/` at the top of the repository
+points there), rendered strictly, each identified by name and content hash.
 
 Text from documents and users goes into delimited blocks (<passages>, <question>, <history>); anything in it
 that looks like one of those delimiters is neutralised here, before rendering, so no template can forget.
@@ -14,11 +15,11 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from ..config import REPO_ROOT
+from ..config import PROMPTS_DIR
 from ..schema import Lang, Passage
 from . import messages
 
-DEFAULT_PROMPTS_DIR = REPO_ROOT / "prompts"
+DEFAULT_PROMPTS_DIR = PROMPTS_DIR
 LANGS: tuple[Lang, ...] = ("zh", "en")
 # Tag-like text that could close or open one of our blocks: <passage ...>, </question>, < / history >, ＜turn＞ …
 _DELIMITER = re.compile(

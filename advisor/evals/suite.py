@@ -13,13 +13,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..config import REPO_ROOT
 from ..retrieve.hybrid import Mode
 from . import answer_metrics
 from .charts import write_charts
 from .dataset import load_dataset, resolve_sources
 from .gate import GateResult, check, load_thresholds
-from .report import metric_counts, summary_text, write_report
+from .report import metric_counts, summary_text, write_report, write_split_index
 from .runner import ALL_METRICS, MODES, flatten, latency, run_eval, summarize
 
 if TYPE_CHECKING:
@@ -85,7 +84,7 @@ def run_suite(
         modes=modes,
         backend=backend,
         resume=resume,
-        prompt_markers=answer_metrics.prompt_markers(REPO_ROOT / "prompts"),
+        prompt_markers=answer_metrics.prompt_markers(advisor.settings.prompts_dir),
         on_row=on_row,
     )
     flat = flatten(rows)
@@ -119,3 +118,59 @@ def run_suite(
     return SuiteResult(
         summary, lat, rows, summary_text(summary, counts, lat), notes, verdict, reused, seconds
     )
+
+
+@dataclass(frozen=True)
+class SplitRun:
+    """One named dataset of a multi-split run (dev, test, …), its own folder under the run's out."""
+
+    name: str
+    dataset: Path
+    gate: Path | None = None
+
+
+def run_splits(
+    advisor: Advisor,
+    splits: Sequence[SplitRun],
+    out: Path,
+    *,
+    backend: str | None = None,
+    baselines: bool = True,
+    resume: bool = False,
+    progress: Callable[[int], Callable[[dict[str, Any], bool], None]] | None = None,
+    command: str = "",
+) -> dict[str, SuiteResult]:
+    """Evaluate each split into `out/<name>/` and write `out/report.md` with the splits side by side.
+
+    One split writes straight into `out` (its report is the report). Tune on dev, report on test: the gate
+    of a split applies to that split only.
+    """
+    if len(splits) == 1:
+        only = splits[0]
+        result = run_suite(
+            advisor,
+            only.dataset,
+            out,
+            backend=backend,
+            baselines=baselines,
+            resume=resume,
+            gate=only.gate,
+            progress=progress,
+            command=command,
+        )
+        return {only.name: result}
+    results: dict[str, SuiteResult] = {}
+    for split in splits:
+        results[split.name] = run_suite(
+            advisor,
+            split.dataset,
+            out / split.name,
+            backend=backend,
+            baselines=baselines,
+            resume=resume,
+            gate=split.gate,
+            progress=progress,
+            command=command,
+        )
+    write_split_index(out, [(s.name, s.dataset, results[s.name]) for s in splits], command)
+    return results
