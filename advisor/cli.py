@@ -347,14 +347,41 @@ def _stream_answer(advisor: Advisor, question: str, history: list[tuple[str, str
     return stream.answer
 
 
+DEFAULT_SPLITS = ("dev=evals/golden.jsonl", "test=evals/test.jsonl")
+
+
+def _named(values: list[str], what: str) -> list[tuple[str, Path]]:
+    """ "NAME=PATH" or a bare PATH (named after the file) → (name, path) pairs, names unique."""
+    pairs: list[tuple[str, Path]] = []
+    for value in values:
+        name, sep, path = value.partition("=")
+        pair = (name, Path(path)) if sep and name and "/" not in name else (Path(value).stem, Path(value))
+        if any(pair[0] == seen for seen, _ in pairs):
+            _fail(f"two {what}s are named {pair[0]!r}: name them, e.g. dev=PATH test=PATH")
+        pairs.append(pair)
+    return pairs
+
+
 @app.command("eval")
 def eval_(
-    dataset: Annotated[Path, typer.Option(help="Golden set (JSONL); see advisor/evals/dataset.py.")] = Path(
-        "evals/golden.jsonl"
-    ),
+    dataset: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A golden set (JSONL; see advisor/evals/dataset.py) as NAME=PATH or PATH; repeat for several "
+            "splits. Default: dev=evals/golden.jsonl (tune here) and test=evals/test.jsonl (report here)."
+        ),
+    ] = None,
     out: Annotated[
-        Path, typer.Option(help="Folder for report.md, report.json, rows.jsonl and the charts.")
+        Path,
+        typer.Option(help="Folder for report.md, report.json, rows.jsonl and the charts (one per split)."),
     ] = Path("evals/results"),
+    corpus: Annotated[
+        Path | None,
+        typer.Option(
+            help="Evaluate on this corpus folder instead of the bundled one (an index of its own under "
+            "ADVISOR_HOME/eval-corpora/), e.g. evals/external/xquad-rag-dev/corpus."
+        ),
+    ] = None,
     backend: BackendOption = None,
     baselines: Annotated[
         bool, typer.Option(help="Also answer every question with BM25-only and dense-only retrieval.")
@@ -363,22 +390,38 @@ def eval_(
         bool, typer.Option("--resume", help="Reuse finished rows in OUT/rows.jsonl from an interrupted run.")
     ] = False,
     gate: Annotated[
-        Path | None,
-        typer.Option(help="Thresholds TOML (e.g. evals/thresholds.toml): exit 1 when a figure falls below."),
+        list[str] | None,
+        typer.Option(
+            help="Thresholds TOML for a split, as NAME=PATH (e.g. test=evals/thresholds.toml), or PATH when "
+            "there is one split: exit 1 when a figure falls outside."
+        ),
     ] = None,
 ) -> None:
-    """Measure answers and retrieval on a golden set beside BM25-only and dense-only baselines; no LLM judge.
+    """Measure answers and retrieval on golden sets beside BM25-only and dense-only baselines; no LLM judge.
 
-    Writes report.md, report.json, rows.jsonl and PNG charts to OUT and prints the headline table.
+    Writes report.md, report.json, rows.jsonl and PNG charts to OUT (OUT/<split>/ for several splits) and
+    prints each split's headline table.
     """
     from tqdm import tqdm
 
     from .evals.dataset import DatasetError
     from .evals.gate import GateError
-    from .evals.suite import run_suite
+    from .evals.suite import SplitRun, run_splits
 
     _check_backend(backend)
-    advisor = _advisor(_settings(llm_backend=backend))
+    splits = _named(dataset or list(DEFAULT_SPLITS), "dataset")
+    gates = dict(_named(gate or [], "gate"))
+    if len(splits) == 1 and len(gates) == 1 and splits[0][0] not in gates:
+        gates = {splits[0][0]: next(iter(gates.values()))}  # one split, one gate: it is that split's
+    unknown = set(gates) - {name for name, _ in splits}
+    if unknown:
+        _fail(f"--gate names no split given with --dataset: {', '.join(sorted(unknown))}")
+    settings = _settings(llm_backend=backend)
+    if corpus is not None:
+        if not corpus.is_dir():
+            _fail(f"corpus folder not found: {corpus}")
+        settings = _eval_corpus_settings(settings, corpus)
+    advisor = _advisor(settings)
     _ensure_index(advisor)
     bars: list[Any] = []
 
@@ -389,14 +432,13 @@ def eval_(
 
     command = "advisor eval " + " ".join(sys.argv[2:]) if len(sys.argv) > 2 else "advisor eval"
     try:
-        result = run_suite(
+        results = run_splits(
             advisor,
-            dataset,
+            [SplitRun(name, path, gates.get(name)) for name, path in splits],
             out,
             backend=backend,
             baselines=baselines,
             resume=resume,
-            gate=gate,
             progress=progress,
             command=command,
         )
@@ -406,23 +448,41 @@ def eval_(
     finally:
         for bar in bars:
             bar.close()
-    for note in result.warnings:
-        typer.echo(f"warning: {note}", err=True)
-    typer.echo(result.table)
-    reused = f", {result.reused} rows reused" if result.reused else ""
-    typer.echo(
-        f"\n{len(result.rows)} questions in {result.seconds:.0f} s{reused}. report: {out / 'report.md'}"
+    failed = False
+    for name, result in results.items():
+        for note in result.warnings:
+            typer.echo(f"warning: {note}", err=True)
+        if len(results) > 1:
+            typer.echo(f"\n== {name} ({len(result.rows)} questions)")
+        typer.echo(result.table)
+        reused = f", {result.reused} rows reused" if result.reused else ""
+        typer.echo(f"\n{len(result.rows)} questions in {result.seconds:.0f} s{reused}.")
+        if result.gate is not None:
+            if result.gate.passed:
+                typer.echo(f"gate passed: {result.gate.checked} thresholds in {gates[name]}")
+            else:
+                failed = True
+                for line in result.gate.failures:
+                    typer.echo(f"gate ({name}): {line}", err=True)
+                typer.echo(
+                    f"advisor: eval gate failed on {name} ({len(result.gate.failures)} of {result.gate.checked})",
+                    err=True,
+                )
+    typer.echo(f"report: {out / 'report.md'}")
+    if failed:
+        raise typer.Exit(1)
+
+
+def _eval_corpus_settings(settings: Settings, corpus: Path) -> Settings:
+    """Settings for evaluating another corpus: its own index under HOME/eval-corpora, same models."""
+    import hashlib
+
+    resolved = corpus.resolve()
+    tag = hashlib.sha1(str(resolved).encode()).hexdigest()[:8]
+    home = settings.home / "eval-corpora" / f"{resolved.name}-{tag}"
+    return settings.model_copy(
+        update={"corpus_dir": resolved, "home": home, "models_dir": settings.model_cache}
     )
-    if result.gate is not None:
-        if result.gate.passed:
-            typer.echo(f"gate passed: {result.gate.checked} thresholds in {gate}")
-        else:
-            for line in result.gate.failures:
-                typer.echo(f"gate: {line}", err=True)
-            typer.echo(
-                f"advisor: eval gate failed ({len(result.gate.failures)} of {result.gate.checked})", err=True
-            )
-            raise typer.Exit(1)
 
 
 @app.command()

@@ -245,7 +245,14 @@ class FakeAdvisor:
     def warm_up(self) -> None:
         pass
 
-    def ask(self, question: str, *, mode: str = "hybrid", backend: str | None = None) -> Answer:
+    def ask(
+        self,
+        question: str,
+        *,
+        mode: str = "hybrid",
+        backend: str | None = None,
+        exclude: frozenset[str] = frozenset(),
+    ) -> Answer:
         if self.fail_after is not None and len(self.calls) >= self.fail_after:
             raise KeyboardInterrupt
         self.calls.append((question, mode))
@@ -360,3 +367,29 @@ def test_checked_in_thresholds_name_metrics_the_eval_measures() -> None:
         parts = key.split("/")
         name = parts[-1] if parts[0] != "latency" else "total"
         assert name in ALL_METRICS or parts[0] == "latency", key
+
+
+def test_withheld_items_leave_out_the_answering_chunk_and_its_translation() -> None:
+    from advisor.evals.dataset import parse_item, withheld_chunks
+    from advisor.schema import Chunk
+
+    def chunk(cid: str, text: str, lang: str, partner: str | None) -> Chunk:
+        return Chunk(cid, "d", "T", lang, text, 0, "d.md", 1, 1, partner)  # type: ignore[arg-type]
+
+    chunks = [
+        chunk("d:0", "某园区引入 23 家充电桩运营商。", "zh", "d~en:0"),
+        chunk("d~en:0", "A park brought in 23 charging operators.", "en", "d:0"),
+        chunk("d:1", "另一段文字。", "zh", None),
+    ]
+    item = parse_item(
+        {"id": "w", "lang": "zh", "question": "q", "type": "withheld", "answerable": False,
+         "withhold": ["引入 23 家充电桩"]}, "x:1"
+    )  # fmt: skip
+    assert withheld_chunks(item, chunks) == {"d:0", "d~en:0"}
+    assert (
+        withheld_chunks(
+            parse_item({"id": "a", "lang": "zh", "question": "q", "type": "t", "answerable": True}, "x:2"),
+            chunks,
+        )
+        == frozenset()
+    )

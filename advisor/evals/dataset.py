@@ -6,6 +6,8 @@ The format (one JSON object per line; blank lines and lines starting with // are
   gold_quotes   verbatim substrings of the corpus that answer the question
   key_facts     a list of facts, each a list of acceptable variants (any language)
   must_not_say  strings a good answer never contains (an injected phrase, an invented figure)
+  withhold      verbatim substrings of the passages that answer the question; for this item those passages
+                (and their translations) are left out of retrieval, so the right answer becomes a refusal
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from ..schema import SourceInfo
+from ..schema import Chunk, SourceInfo
+from ..text import collapse_ws
 
 REQUIRED = ("id", "lang", "question", "type", "answerable")
 LANGS = ("zh", "en")
@@ -54,6 +57,7 @@ class Item:
     gold_quotes: tuple[str, ...] = ()
     key_facts: tuple[tuple[str, ...], ...] = ()
     must_not_say: tuple[str, ...] = ()
+    withhold: tuple[str, ...] = ()
     unknown_sources: tuple[str, ...] = field(default=(), compare=False)
 
     def cross_lingual(self, languages: dict[str, tuple[str, ...]]) -> bool:
@@ -107,6 +111,7 @@ def parse_item(row: Any, where: str) -> Item:
         gold_quotes=_strings(row, "gold_quotes", where),
         key_facts=_facts(row, where),
         must_not_say=_strings(row, "must_not_say", where),
+        withhold=_strings(row, "withhold", where),
     )
 
 
@@ -152,6 +157,17 @@ def resolve_sources(items: Sequence[Item], sources: Iterable[SourceInfo]) -> lis
             warnings.warn(f"{item.id}: unknown gold source(s) {', '.join(unknown)}", stacklevel=2)
         out.append(replace(item, gold_sources=tuple(dict.fromkeys(resolved)), unknown_sources=unknown))
     return out
+
+
+def withheld_chunks(item: Item, chunks: Sequence[Chunk]) -> frozenset[str]:
+    """Ids of the chunks an item withholds: those holding one of its `withhold` strings, and their parallels."""
+    if not item.withhold:
+        return frozenset()
+    wanted = [collapse_ws(w) for w in item.withhold]
+    hit = {c.chunk_id for c in chunks if any(w in collapse_ws(c.text) for w in wanted)}
+    hit |= {c.parallel_id for c in chunks if c.chunk_id in hit and c.parallel_id}
+    hit |= {c.chunk_id for c in chunks if c.parallel_id in hit}
+    return frozenset(hit)
 
 
 def missing_quotes(items: Sequence[Item], texts: Iterable[str]) -> list[tuple[str, str]]:

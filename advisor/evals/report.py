@@ -6,9 +6,12 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .runner import ALL_METRICS, MODES, STAGES
+
+if TYPE_CHECKING:
+    from .suite import SuiteResult
 
 LABELS = {"hybrid": "advisor", "dense": "dense only (e5)", "bm25": "BM25 only"}
 METRIC_LABELS = {
@@ -236,3 +239,50 @@ def summary_text(summary: dict[str, Any], counts: dict[str, int], latency: dict[
     if latency:
         parts.append(latency_table(latency))
     return "\n\n".join(parts)
+
+
+SPLIT_COLUMNS = (
+    "recall@5",
+    "fact_coverage_answer",
+    "citation_precision",
+    "refusal_accuracy",
+    "false_refusal_rate",
+    "language_match",
+)
+
+
+def write_split_index(out: Path, splits: Sequence[tuple[str, Path, SuiteResult]], command: str) -> None:
+    """report.md / report.json at the top of a multi-split run: each split's headline (advisor) side by side."""
+    out.mkdir(parents=True, exist_ok=True)
+    header = ["split", "questions", *[METRIC_LABELS[c].split(" (")[0] for c in SPLIT_COLUMNS], "gate"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    data: dict[str, Any] = {"command": command, "splits": {}}
+    for name, dataset, result in splits:
+        headline = result.summary.get("hybrid", {}).get("all", {})
+        gate = "—" if result.gate is None else ("passed" if result.gate.passed else "**FAILED**")
+        cells = [f"[{name}]({name}/report.md)", str(len(result.rows))]
+        cells += [_fmt(headline.get(c)) for c in SPLIT_COLUMNS] + [gate]
+        lines.append("| " + " | ".join(cells) + " |")
+        data["splits"][name] = {
+            "dataset": str(dataset),
+            "items": len(result.rows),
+            "headline": headline,
+            "by_language": {
+                g: v for g, v in result.summary.get("hybrid", {}).items() if g.startswith("lang:")
+            },
+            "gate": None
+            if result.gate is None
+            else {"passed": result.gate.passed, "failures": result.gate.failures},
+        }
+    text = [
+        "# advisor eval report",
+        "",
+        f"Reproduce: `{command}`. One folder per split, each with its own report, rows and charts.",
+        "",
+        "Tune on dev, report on test: nothing that decides answers was tuned on the test split.",
+        "",
+        *lines,
+        "",
+    ]
+    (out / "report.md").write_text("\n".join(text), encoding="utf-8")
+    (out / "report.json").write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")

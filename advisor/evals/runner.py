@@ -20,7 +20,7 @@ from ..answer.question import QuestionError, prepare_question
 from ..retrieve.hybrid import Mode
 from . import answer_metrics as am
 from . import metrics
-from .dataset import Item
+from .dataset import Item, withheld_chunks
 
 if TYPE_CHECKING:
     from ..core import Advisor
@@ -163,10 +163,11 @@ def evaluate_item(
 ) -> dict[str, Any]:
     """One golden item → one result row: the item, then for each retrieval mode the answer and its metrics."""
     extra: dict[str, Any] = {"backend": backend} if backend else {}
+    exclude = withheld_chunks(item, advisor.index.chunks()) if item.withhold else frozenset()
     results: dict[str, Any] = {}
     for mode in modes:
         try:
-            answer = advisor.ask(item.question, mode=mode, **extra)
+            answer = advisor.ask(item.question, mode=mode, exclude=exclude, **extra)
         except QuestionError as exc:
             results[mode] = rejected_result(item, exc)
         else:
@@ -181,6 +182,7 @@ def evaluate_item(
         "question": item.question,
         "gold_sources": list(item.gold_sources),
         "unknown_sources": list(item.unknown_sources),
+        "withheld": sorted(exclude),
         "modes": results,
     }
 

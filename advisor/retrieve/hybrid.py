@@ -57,14 +57,22 @@ class HybridRetriever:
         self.candidates = candidates
         self.languages: tuple[str, ...] = tuple(sorted({c.lang for c in chunks}))
 
-    def retrieve(self, question: str, lang: Lang, k: int = 5, mode: Mode = "hybrid") -> Retrieval:
-        """The k best passages for `question`, asked in `lang`."""
+    def retrieve(
+        self,
+        question: str,
+        lang: Lang,
+        k: int = 5,
+        mode: Mode = "hybrid",
+        exclude: frozenset[str] = frozenset(),
+    ) -> Retrieval:
+        """The k best passages for `question`, asked in `lang`; chunk ids in `exclude` are left out (evals)."""
         if not self.chunks:
             return Retrieval(())
         # lists[language][source] = chunk ids, best first
         lists: dict[str, dict[str, list[str]]] = {}
         weights: dict[str, float] = {}
         best_cosine: dict[str, float] = {}
+        cosines: dict[str, dict[str, float]] = {}  # encoder → chunk id → raw cosine, for the reader
 
         dense_indexes = self.dense if mode != "bm25" else []
         if mode == "dense":
@@ -75,12 +83,16 @@ class HybridRetriever:
             weights[name] = self.weights.dense[position] if mode == "hybrid" else 1.0
             if mode == "dense":
                 # The plain baseline: one encoder, one list over all languages, no language awareness.
-                hits = index.search(vector, self.candidates)
+                hits = [h for h in index.search(vector, self.candidates) if h[0] not in exclude]
+                cosines.setdefault(name, {}).update(hits)
                 best_cosine[name] = max((s for _, s in hits), default=0.0)
                 lists.setdefault("*", {})[name] = [cid for cid, _ in hits]
                 continue
             for chunk_lang in self.languages:
-                hits = index.search(vector, self.candidates, lang=chunk_lang)
+                hits = [
+                    h for h in index.search(vector, self.candidates, lang=chunk_lang) if h[0] not in exclude
+                ]
+                cosines.setdefault(name, {}).update(hits)
                 best_cosine[name] = max([best_cosine.get(name, -1.0), *(s for _, s in hits)])
                 lists.setdefault(chunk_lang, {})[name] = [cid for cid, _ in hits]
 
@@ -93,12 +105,22 @@ class HybridRetriever:
                 ranked = [
                     self.lexical.chunk_ids[i]
                     for i in order[: self.candidates * 4]
-                    if scores[i] > 0 and self.chunks[self.lexical.chunk_ids[i]].lang == chunk_lang
+                    if scores[i] > 0
+                    and self.chunks[self.lexical.chunk_ids[i]].lang == chunk_lang
+                    and self.lexical.chunk_ids[i] not in exclude
                 ][: self.candidates]
                 if ranked:
                     lists.setdefault(chunk_lang, {})["bm25"] = ranked
 
         contributions, per_source = self._fuse(lists, weights)
+        for name, by_chunk in cosines.items():
+            floor = min(
+                by_chunk.values(), default=0.0
+            )  # not among an encoder's candidates: at most this close
+            for chunk_id in contributions:
+                partner = self.chunks[chunk_id].parallel_id if chunk_id in self.chunks else None
+                best = max(by_chunk.get(chunk_id, floor), by_chunk.get(partner or "", floor))
+                per_source.setdefault(chunk_id, {})[f"cos:{name}"] = round(best, 4)
         passages = self._to_passages(contributions, per_source, lang, k)
         return Retrieval(tuple(passages), best_cosine, terms)
 
