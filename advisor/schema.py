@@ -34,6 +34,7 @@ class Document:
     kind: str = "article"
     source_file: str = ""
     excerpt_of: str | None = None
+    translation_of: str | None = None  # doc id of the original this file translates, line for line
     content_hash: str = ""
     file: Path | None = None  # where it was read from, to read it again when streaming
     root: Path | None = None
@@ -58,6 +59,9 @@ class Chunk:
     line_end: int
     parallel_id: str | None = None  # chunk id of the aligned passage in the other language
     kind: str = "article"
+    translated: bool = (
+        False  # a translation made by this project; the original (its parallel) is authoritative
+    )
 
     @property
     def location(self) -> str:
@@ -120,6 +124,9 @@ class Answer:
     prompt: str | None = None  # "name@hash" of the prompt that produced the answer
     fallback: str | None = None  # why an LLM answer fell back to the extractive one
     dropped_citations: int = 0
+    partial: bool = False  # answered in part: `not_covered` lists what the documents leave out
+    not_covered: tuple[str, ...] = ()
+    answerability: float | None = None  # the reader's probability that the passages answer the question
 
     def to_dict(self) -> dict[str, Any]:
         """The stable JSON contract of `advisor ask --json`."""
@@ -137,6 +144,9 @@ class Answer:
             "prompt": self.prompt,
             "fallback": self.fallback,
             "dropped_citations": self.dropped_citations,
+            "partial": self.partial,
+            "not_covered": list(self.not_covered),
+            "answerability": None if self.answerability is None else round(self.answerability, 4),
         }
 
 
@@ -165,12 +175,41 @@ class Question:
 
 
 @dataclass(frozen=True)
+class SentenceScore:
+    """One sentence of a passage as the reader saw it: verbatim text, where it starts, how well it answers."""
+
+    text: str
+    start: int  # offset in the passage's chunk text
+    score: float  # the reader's probability that this sentence holds the answer
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What the reader made of one passage for one question."""
+
+    passage: Passage
+    score: float  # the reader's probability that this passage answers the question
+    sentences: tuple[SentenceScore, ...] = ()
+
+
+class Reader(Protocol):
+    """Reads (question, passage) pairs: whether each passage answers the question, and where."""
+
+    name: str
+
+    def read(
+        self, question: Question, passages: Sequence[Passage], vocabulary: Vocabulary
+    ) -> tuple[Reading, ...]: ...
+
+
+@dataclass(frozen=True)
 class Retrieval:
     """Ranked passages plus the raw evidence signals the gate uses to decide whether to refuse."""
 
     passages: tuple[Passage, ...]
     best_cosine: dict[str, float] = field(default_factory=dict)  # per dense encoder, over all languages
     query_terms: tuple[str, ...] = ()  # question tokens the corpus knows
+    readings: tuple[Reading, ...] = ()  # the reader's view of `passages`, same order (empty: no reader)
 
 
 @dataclass(frozen=True)
@@ -178,16 +217,24 @@ class Verdict:
     """The gate's decision: answer or refuse, why, and the signals behind it."""
 
     sufficient: bool
-    reason: str = ""  # "low_similarity" or "unknown_terms" when refusing
+    reason: str = ""  # why it refuses: "low_similarity", "unknown_terms", "not_answered"
     unknown_terms: tuple[str, ...] = ()  # names the corpus never mentions (worth a notice)
     fact_seeking: bool = False
     coverage: float = 0.0
+    answerability: float | None = None  # the reader's probability that the passages answer the question
+    not_covered: tuple[str, ...] = ()  # parts of the question the passages do not answer (a partial answer)
 
 
 class Vocabulary(Protocol):
-    """What the gate needs to know about the indexed corpus: whether a (folded) token occurs in it."""
+    """What the gate and the reader need to know about the indexed corpus's words."""
 
-    def knows(self, token: str) -> bool: ...
+    def knows(self, token: str) -> bool:
+        """Whether a (folded) token occurs in the corpus."""
+        ...
+
+    def idf(self, token: str) -> float:
+        """How specific a (folded) token is in the corpus, in [0, 1] (1: it never occurs)."""
+        ...
 
 
 @dataclass(frozen=True)

@@ -47,7 +47,8 @@ def test_removed_file_leaves_the_index(isolated_home: Path, corpus_copy: Path) -
     advisor.ingest()
     (corpus_copy / "industrial-ecosystem-chain-operations.md").unlink()
     report = advisor.ingest()
-    assert report.synced[0].deleted == 16
+    assert report.synced[0].deleted == 32  # its 16 passages and their 16 translations
+    assert any("industrial-ecosystem-chain-operations.en.md: translation of" in f for f in report.failed)
     assert "industrial-ecosystem-chain-operations" not in {c.doc_id for c in advisor.index.chunks()}
     assert "industrial-ecosystem-chain-operations" not in {s.doc_id for s in advisor.sources()}
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import re
 from pathlib import Path
 
 import pytest
@@ -12,6 +15,8 @@ from advisor.ingest.split import MAX_CHARS, split_corpus, split_document
 from advisor.text import collapse_ws
 
 from .conftest import CORPUS, SEEDS
+
+FIXTURES = Path(__file__).parent / "fixtures"
 
 
 def _docs():
@@ -30,17 +35,66 @@ def test_corpus_documents_carry_metadata() -> None:
         "vcm-industrial-cluster",
         "industrial-ecosystem-chain-operations",
         "cluster-vs-agglomeration",
+        "industrial-ecosystem-chain-operations-en",
+        "cluster-vs-agglomeration-en",
     }
     for doc in docs.values():
         assert doc.titles and doc.languages and doc.kind and doc.source_file.endswith(".txt")
+    assert docs["cluster-vs-agglomeration-en"].translation_of == "cluster-vs-agglomeration"
     assert docs["vcm-industrial-cluster"].layout == "parallel"
     assert docs["vcm-industrial-ecosystem-excerpt"].excerpt_of == "vcm-industrial-ecosystem"
 
 
-@pytest.mark.skipif(not SEEDS.is_dir(), reason="shared/seeds not present")
 def test_corpus_bodies_are_the_seed_files_verbatim() -> None:
-    for doc in _docs():
-        assert doc.body == (SEEDS / doc.source_file).read_text(encoding="utf-8"), doc.doc_id
+    """Every original is its seed byte for byte (checked against the seeds' recorded hashes); only files
+    marked as this project's translations (`translation_of:`) are exempt."""
+    hashes = json.loads((FIXTURES / "seed-sha256.json").read_text(encoding="utf-8"))
+    originals = [d for d in _docs() if d.translation_of is None]
+    assert {d.source_file for d in originals} == set(hashes)
+    for doc in originals:
+        assert hashlib.sha256(doc.body.encode("utf-8")).hexdigest() == hashes[doc.source_file], doc.doc_id
+        if SEEDS.is_dir():
+            assert doc.body == (SEEDS / doc.source_file).read_text(encoding="utf-8"), doc.doc_id
+
+
+def test_translations_follow_their_original_line_for_line_with_every_figure() -> None:
+    docs = {d.doc_id: d for d in _docs()}
+    for doc in (d for d in docs.values() if d.translation_of):
+        original = docs[doc.translation_of or ""]
+        ours, theirs = doc.body.split("\n"), original.body.split("\n")
+        assert len(ours) == len(theirs)
+        for mine, source in zip(ours, theirs, strict=True):
+            assert bool(mine.strip()) == bool(source.strip())
+            for year in re.findall(r"(?<!\d)(?:19|20)\d\d(?!\d)", source):
+                assert year in mine, (doc.doc_id, year)
+
+
+def test_a_translation_becomes_the_parallel_of_its_original() -> None:
+    chunks = _chunks()
+    by_id = {c.chunk_id: c for c in chunks}
+    translated = [c for c in chunks if c.translated]
+    assert {c.doc_id for c in translated} == {
+        "industrial-ecosystem-chain-operations",
+        "cluster-vs-agglomeration",
+    }
+    for chunk in translated:
+        original = by_id[chunk.parallel_id or ""]
+        assert chunk.lang == "en" and original.lang == "zh" and original.parallel_id == chunk.chunk_id
+        assert chunk.path.endswith(".en.md") and not original.translated
+        assert (chunk.line_start, chunk.line_end) == (original.line_start, original.line_end)
+
+
+def test_a_translation_that_drifts_from_its_original_is_refused(tmp_path: Path) -> None:
+    import dataclasses
+
+    from advisor.ingest.split import TranslationError, with_translation
+
+    docs = {d.doc_id: d for d in _docs()}
+    original = docs["cluster-vs-agglomeration"]
+    translation = docs["cluster-vs-agglomeration-en"]
+    shorter = dataclasses.replace(translation, body="\n".join(translation.body.split("\n")[:-1]))
+    with pytest.raises(TranslationError):
+        with_translation(original, split_document(original), shorter)
 
 
 def test_every_chunk_is_a_verbatim_slice_at_its_stated_lines() -> None:

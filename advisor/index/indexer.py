@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -11,7 +12,7 @@ from typing import Any
 
 from ..embed.base import Embedder
 from ..ingest.load import LoadError, iter_files, load_file
-from ..ingest.split import claim_order, split_document
+from ..ingest.split import TranslationError, claim_order, split_document, with_translation
 from ..schema import Chunk, Document, SourceInfo
 from .store import EncoderIndex, SyncResult, open_client
 
@@ -38,6 +39,7 @@ class DocPlan:
 
     doc: Document
     order: tuple[bool, int, str]
+    translation: Document | None = None  # a file with `translation_of: <doc>`, split together with it
 
     @property
     def file(self) -> Path:
@@ -168,12 +170,32 @@ class Index:
             return report
 
     def _plan(self) -> tuple[list[DocPlan], list[str]]:
-        """Which files to index, in claim order, with the metadata the manifest needs (bodies are dropped)."""
+        """Which files to index, in claim order, with the metadata the manifest needs (bodies are dropped).
+
+        A translation (`translation_of:`) joins its original's plan; one that does not follow its original
+        line for line, or names no document here, is reported and left out.
+        """
         docs, failed = self.load_documents()
-        plan = [DocPlan(d, order=claim_order(d)) for d in docs]
-        for item in plan:
+        originals = {d.doc_id: d for d in docs if not d.translation_of}
+        plan = {d.doc_id: DocPlan(d, order=claim_order(d)) for d in originals.values()}
+        for doc in (d for d in docs if d.translation_of):
+            original = originals.get(doc.translation_of or "")
+            if original is None:
+                failed.append(
+                    f"{Path(doc.path).name}: translation of {doc.translation_of!r}, which is not indexed"
+                )
+            elif len(doc.body.split("\n")) != len(original.body.split("\n")):
+                failed.append(
+                    f"{Path(doc.path).name}: does not follow {Path(original.path).name} line for line"
+                )
+            else:
+                item = plan[original.doc_id]
+                item.translation = replace(doc, body="")
+                languages = tuple(dict.fromkeys((*item.doc.languages, *doc.languages)))
+                item.doc = replace(item.doc, languages=languages, titles={**doc.titles, **item.doc.titles})
+        for item in plan.values():
             item.doc = replace(item.doc, body="")
-        return sorted(plan, key=lambda p: p.order), failed
+        return sorted(plan.values(), key=lambda p: p.order), failed
 
     def _stream_chunks(self, plan: Sequence[DocPlan]) -> Iterator[Chunk]:
         """Chunks of the planned documents, read again one file at a time, duplicates skipped."""
@@ -181,9 +203,18 @@ class Index:
         for item in plan:
             try:
                 doc = load_file(item.file, item.root)
+                translation = None
+                if item.translation is not None and item.translation.file is not None:
+                    translation = load_file(item.translation.file, item.translation.root)
             except (LoadError, OSError):
                 continue  # vanished or broke since planning; the next ingest reports it
-            yield from split_document(replace(doc, doc_id=item.doc.doc_id), seen)
+            chunks = split_document(replace(doc, doc_id=item.doc.doc_id), seen)
+            if translation is not None:
+                # A translation that changed since planning is left out: the original alone; the next
+                # ingest reports it.
+                with contextlib.suppress(TranslationError):
+                    chunks = with_translation(replace(doc, doc_id=item.doc.doc_id), chunks, translation)
+            yield from chunks
 
     def _write_manifest(self, plan: Sequence[DocPlan], counts: dict[str, int]) -> None:
         """What `advisor sources` lists: one row per document, including documents that yielded no chunks."""

@@ -32,6 +32,7 @@ _META_FIELDS = (
     "line_start",
     "line_end",
     "kind",
+    "translated",
 )
 
 
@@ -76,6 +77,7 @@ def metadata_to_chunk(meta: dict[str, Any]) -> Chunk:
         line_end=int(meta["line_end"]),
         parallel_id=str(meta["parallel_id"]) or None,
         kind=str(meta.get("kind") or "article"),
+        translated=bool(meta.get("translated", False)),
     )
 
 

@@ -99,6 +99,7 @@ def parse_document(text: str, path: Path, rel_path: str) -> Document:
         kind=str(meta.get("kind") or "article"),
         source_file=str(meta.get("source_file") or path.name),
         excerpt_of=str(meta["excerpt_of"]) if meta.get("excerpt_of") else None,
+        translation_of=str(meta["translation_of"]) if meta.get("translation_of") else None,
         content_hash=hashlib.sha256(text.encode("utf-8")).hexdigest()[:16],
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 from collections.abc import Iterable, Sequence
@@ -140,8 +141,18 @@ def claim_order(doc: Document) -> tuple[bool, int, str]:
     return (doc.excerpt_of is not None, -len(doc.body), doc.doc_id)
 
 
-def split_document(doc: Document, seen: set[bytes] | None = None) -> list[Chunk]:
-    """Chunks of one document. Lines already in `seen` (exact duplicates from another document) are skipped."""
+class TranslationError(ValueError):
+    """A translation file that does not follow its original line for line."""
+
+
+def split_document(
+    doc: Document, seen: set[bytes] | None = None, translation: Document | None = None
+) -> list[Chunk]:
+    """Chunks of one document. Lines already in `seen` (exact duplicates from another document) are skipped.
+
+    With `translation` (a file with `translation_of: <this doc>`), every chunk gets its translation as a
+    parallel chunk: the same lines of the translation file, which follows the original line for line.
+    """
     units = drop_header(body_units(doc.body))
     if seen is not None:
         units = [u for u in units if line_key(u.text) not in seen]
@@ -154,7 +165,46 @@ def split_document(doc: Document, seen: set[bytes] | None = None) -> list[Chunk]
     else:
         for group in group_units(units):
             pairs.extend((piece, None) for piece in _cut_long(doc.body, _span(group)))
-    return _to_chunks(doc, pairs)
+    chunks = _to_chunks(doc, pairs)
+    return chunks if translation is None else with_translation(doc, chunks, translation)
+
+
+def with_translation(doc: Document, chunks: list[Chunk], translation: Document) -> list[Chunk]:
+    """The original's chunks and, beside each, the same lines of the translation (ids `<doc>~<lang>:NNN`)."""
+    lines = translation.body.split("\n")
+    if len(lines) != len(doc.body.split("\n")):
+        raise TranslationError(
+            f"{translation.path}: {len(lines)} lines, but {doc.path} has {len(doc.body.split(chr(10)))}; "
+            "a translation must follow its original line for line"
+        )
+    lang: Lang = "en" if translation.languages[0] == "en" else "zh"
+    shift = translation.body_line_offset - doc.body_line_offset
+    out: list[Chunk] = []
+    for chunk in chunks:
+        first = chunk.line_start - doc.body_line_offset - 1
+        last = chunk.line_end - doc.body_line_offset - 1
+        text = "\n".join(line.strip() for line in lines[first : last + 1] if line.strip())
+        if not text:
+            raise TranslationError(f"{translation.path}: lines {first + 1}-{last + 1} are empty")
+        partner_id = f"{doc.doc_id}~{lang}:{chunk.position:03d}"
+        out.append(dataclasses.replace(chunk, parallel_id=partner_id))
+        out.append(
+            Chunk(
+                chunk_id=partner_id,
+                doc_id=doc.doc_id,
+                title=translation.title_for(lang),
+                lang=lang,
+                text=text,
+                position=chunk.position,
+                path=translation.path,
+                line_start=chunk.line_start + shift,
+                line_end=chunk.line_end + shift,
+                parallel_id=chunk.chunk_id,
+                kind=chunk.kind,
+                translated=True,
+            )
+        )
+    return out
 
 
 def _parallel_spans(units: Sequence[Unit]) -> list[tuple[Span, Span | None]]:
@@ -201,9 +251,10 @@ def _to_chunks(doc: Document, pairs: Iterable[tuple[Span, Span | None]]) -> list
 
 def split_corpus(docs: Sequence[Document]) -> list[Chunk]:
     """Chunks of all documents; full documents claim their lines before excerpts, so excerpts add nothing twice."""
-    ordered = sorted(docs, key=claim_order)
+    translations = {d.translation_of: d for d in docs if d.translation_of}
+    ordered = sorted((d for d in docs if not d.translation_of), key=claim_order)
     seen: set[bytes] = set()
     chunks: list[Chunk] = []
     for doc in ordered:
-        chunks.extend(split_document(doc, seen))
+        chunks.extend(split_document(doc, seen, translations.get(doc.doc_id)))
     return chunks
