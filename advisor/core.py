@@ -22,6 +22,7 @@ from .answer.question import prepare_question
 from .config import Settings
 from .embed.base import Embedder
 from .index.indexer import Index, IngestReport, ProgressFactory
+from .read.gate import ReaderGate
 from .retrieve.hybrid import HybridRetriever, Mode
 from .retrieve.lexical import LexicalIndex
 from .schema import (
@@ -34,6 +35,7 @@ from .schema import (
     Event,
     Final,
     Question,
+    Reader,
     Retrieval,
     SourceInfo,
     Turn,
@@ -118,7 +120,9 @@ class Advisor:
         )
         # Sentences are scored with the last encoder: the cross-lingual one when present, fast either way.
         self.extractive = ExtractiveAnswerer(self.embedders[-1])
-        self.gate: Gate = check_evidence  # answer or refuse; tests and the reader issue swap it
+        self.reader = self._build_reader()
+        # Answer or refuse: from the reader's probability when there is a reader; tests swap it.
+        self.gate: Gate = ReaderGate(self.reader) if self.reader is not None else check_evidence
         self._retriever: HybridRetriever | None = None
         self._lexical: LexicalIndex | None = None
         self._lock = threading.RLock()
@@ -158,10 +162,23 @@ class Advisor:
         for embedder in self.embedders:
             embedder.embed_query("warm up")
         retriever.lexical.pinyin_map()
+        if self.reader is not None:
+            from .read.gate import unknown_names
+
+            unknown_names(Question("产业集群在苏州吗", "zh"), retriever.lexical)  # loads jieba's tagger
 
     # --- questions ---------------------------------------------------------------------------------
-    def retrieve(self, question: Question, mode: Mode = "hybrid", k: int | None = None) -> Retrieval:
-        return self.retriever().retrieve(question.text, question.lang, k or self.settings.top_k, mode=mode)
+    def retrieve(
+        self,
+        question: Question,
+        mode: Mode = "hybrid",
+        k: int | None = None,
+        exclude: frozenset[str] = frozenset(),
+    ) -> Retrieval:
+        """Ranked passages for a checked question; `exclude` leaves chunk ids out (the eval's withheld items)."""
+        return self.retriever().retrieve(
+            question.text, question.lang, k or self.settings.top_k, mode=mode, exclude=exclude
+        )
 
     def ask(
         self,
@@ -170,9 +187,10 @@ class Advisor:
         history: Sequence[Turn] = (),
         backend: str | None = None,
         mode: Mode = "hybrid",
+        exclude: frozenset[str] = frozenset(),
     ) -> Answer:
         """Answer one question with citations, or refuse with related reading. Raises QuestionError on bad input."""
-        return self.stream(raw_question, history=history, backend=backend, mode=mode).answer
+        return self.stream(raw_question, history=history, backend=backend, mode=mode, exclude=exclude).answer
 
     def stream(
         self,
@@ -181,9 +199,12 @@ class Advisor:
         history: Sequence[Turn] = (),
         backend: str | None = None,
         mode: Mode = "hybrid",
+        exclude: frozenset[str] = frozenset(),
     ) -> AnswerStream:
         """The answer as it is written: iterate for text, then read `.answer` (see `ask_stream`)."""
-        return AnswerStream(self.ask_stream(raw_question, history=history, backend=backend, mode=mode))
+        return AnswerStream(
+            self.ask_stream(raw_question, history=history, backend=backend, mode=mode, exclude=exclude)
+        )
 
     def llm(self, backend: str | None = None) -> LLMAnswerer | None:
         """The LLM answerer for `backend` (default: the configured one); None for the extractive backend.
@@ -218,11 +239,13 @@ class Advisor:
         history: Sequence[Turn] = (),
         backend: str | None = None,
         mode: Mode = "hybrid",
+        exclude: frozenset[str] = frozenset(),
     ) -> Iterator[Event]:
         """Yield `Delta`s as the answer is written, then one `Final` with the finished Answer.
 
         `history` holds earlier (question, answer text) turns of a conversation; a follow-up is rewritten into
-        a standalone question before retrieval. `backend` overrides the configured answerer for this question.
+        a standalone question before retrieval. `backend` overrides the configured answerer for this question;
+        `exclude` leaves chunks out of retrieval (the eval's "withheld answer" items).
         The extractive answerer writes its answer in one piece; an LLM streams it. The Final answer's text is
         authoritative: when a streamed LLM answer fails its checks, it carries the fallback instead, and
         surfaces show that text in place of the streamed one.
@@ -236,7 +259,7 @@ class Advisor:
         with timer("condense"):
             search = self._condense(question, history, llm, deadline)
         with timer("retrieve"):
-            retrieval = self.retrieve(search, mode=mode)
+            retrieval = self.retrieve(search, mode=mode, exclude=exclude)
         with timer("read"):
             retrieval = self._read(search, retrieval)
         with timer("gate"):
@@ -274,9 +297,24 @@ class Advisor:
         rewrite = (lambda q, h: llm.rewrite(q, h, deadline)) if llm is not None else None
         return Question(standalone_question(question, history, rewrite), question.lang, question.notices)
 
+    def _build_reader(self) -> Reader | None:
+        """The feature reader over the two bundled encoders' cosines; None without USE or its weights."""
+        if self.settings.reader == "none" or len(self.embedders) < 2:
+            return None
+        from .read.linear import DEFAULT_WEIGHTS, FeatureReader
+
+        if not DEFAULT_WEIGHTS.is_file():
+            return None
+        return FeatureReader(self.embedders[-1], (self.embedders[0].key, self.embedders[-1].key))
+
     def _read(self, question: Question, retrieval: Retrieval) -> Retrieval:
-        """read: the slot where a reader re-scores the passages (the reader issue); a pass-through today."""
-        return retrieval
+        """read: the reader scores every passage; they are reranked by its score (retrieval order breaks ties)."""
+        if self.reader is None or not retrieval.passages:
+            return retrieval
+        readings = self.reader.read(question, retrieval.passages, self.vocabulary())
+        order = sorted(range(len(readings)), key=lambda i: (-readings[i].score, i))
+        ranked = tuple(readings[i] for i in order)
+        return dataclasses.replace(retrieval, passages=tuple(r.passage for r in ranked), readings=ranked)
 
     def vocabulary(self) -> Vocabulary:
         """What the gate may ask of the corpus: whether it knows a word."""
@@ -294,7 +332,7 @@ class Advisor:
         if not verdict.sufficient:
             return Draft("", (), refused=True)
         if llm is None:
-            return self.extractive.answer(question, retrieval.passages)
+            return self.extractive.answer(question, retrieval.passages, retrieval.readings)
         return (yield from llm.stream(question, retrieval.passages, deadline))
 
     def _finish(
@@ -316,10 +354,18 @@ class Advisor:
             reason = messages.describe_fallback(draft.fallback, question.lang)
             notices.append(template[question.lang].format(backend=llm.backend, reason=reason))
         citations: tuple[Citation, ...] = ()
+        partial = not refused and bool(verdict.not_covered)
         if refused:
             text = messages.REFUSAL[question.lang]
         else:
             text, citations = draft.text, draft.citations
+            if partial:
+                parts = (
+                    "；".join(verdict.not_covered)
+                    if question.lang == "zh"
+                    else " / ".join(verdict.not_covered)
+                )
+                notices.append(messages.NOT_COVERED[question.lang].format(parts=parts))
             if verdict.unknown_terms:
                 notices.append(
                     messages.UNKNOWN_TERMS[question.lang].format(terms=", ".join(verdict.unknown_terms))
@@ -339,6 +385,9 @@ class Advisor:
             prompt=draft.prompt,
             fallback=fallback,
             dropped_citations=draft.dropped_citations,
+            partial=partial,
+            not_covered=verdict.not_covered if partial else (),
+            answerability=verdict.answerability,
         )
 
 

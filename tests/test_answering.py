@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from advisor.answer.evidence import Thresholds, check_evidence, specific_terms
-from advisor.answer.extractive import ExtractiveAnswerer, candidate_sentences
+from advisor.answer.extractive import ExtractiveAnswerer
 from advisor.answer.question import QuestionError, prepare_question
 from advisor.embed.fake import HashEmbedder
 from advisor.retrieve.lexical import LexicalIndex
@@ -33,12 +33,6 @@ def test_question_checks() -> None:
     assert prepare_question("What\u200b is a cluster?\x07", 100).text == "What is a cluster?"
 
 
-def test_candidate_sentences_drop_headings_and_questions() -> None:
-    texts = [s.text for s in candidate_sentences(PASSAGES)]
-    assert "1.如何判断生态链是否健康?" not in texts
-    assert "答:需重点观察三个维度。" in texts
-
-
 def test_extractive_answer_cites_the_passage_each_sentence_came_from() -> None:
     answerer = ExtractiveAnswerer(HashEmbedder(dim=256))
     question = prepare_question("产业集聚和产业集群的区别是什么？", 200)
@@ -46,9 +40,9 @@ def test_extractive_answer_cites_the_passage_each_sentence_came_from() -> None:
     assert draft.citations
     for citation in draft.citations:
         assert f"[{citation.n}]" in draft.text
-    for sentence, n in __import__("re").findall(r"(.+?)\[(\d+)\]", draft.text):
+    for sentence, n in __import__("re").findall(r"([^\]\n]+?)\[(\d+)\]", draft.text):
         cited = next(c for c in draft.citations if c.n == int(n))
-        assert sentence.strip() in cited.passage.chunk.text
+        assert sentence.strip().removeprefix("- ") in cited.passage.chunk.text
     assert [c.n for c in draft.citations] == list(range(1, len(draft.citations) + 1))
 
 
@@ -120,17 +114,6 @@ def test_truncation_keeps_a_question_asked_after_a_long_paste() -> None:
     assert q.text.startswith("以下是我们园区的情况介绍。") and q.notices
 
 
-def test_headings_are_never_quoted_as_answers() -> None:
-    passage = Passage(
-        chunk(
-            "d:9", "3.典型案例解剖:某医疗器械生态的蜕变之路\n某医疗器械产业基地调整后重点培育内窥镜产业链。"
-        ),
-        1.0,
-    )
-    texts = [s.text for s in candidate_sentences([passage])]
-    assert texts == ["某医疗器械产业基地调整后重点培育内窥镜产业链。"]
-
-
 def test_english_answer_mixing_chinese_passages_says_so() -> None:
     en = Passage(
         chunk(
@@ -138,7 +121,7 @@ def test_english_answer_mixing_chinese_passages_says_so() -> None:
         ),
         1.0,
     )
-    draft = ExtractiveAnswerer(HashEmbedder(dim=256), max_sentences=4).answer(
+    draft = ExtractiveAnswerer(HashEmbedder(dim=256)).answer(
         prepare_question("How do industrial clusters cut costs for firms? 产业集群 企业", 200),
         [en, *PASSAGES[:2]],
     )
@@ -167,30 +150,3 @@ def test_inflected_english_words_match_the_stemmed_vocabulary() -> None:
     retrieval = Retrieval((Passage(chunk("r:0", "x", "en"), 1.0),), {"e5": 0.95})
     q = prepare_question("How many technicians does the Harbor Lane Robotics Park train?", 200)
     assert check_evidence(q, retrieval, lexical).sufficient
-
-
-def test_questions_asking_for_a_figure_date_or_person_are_typed() -> None:
-    from advisor.answer.evidence import expected_answer_type, quotes_answer_type
-
-    assert expected_answer_type(prepare_question("武汉光谷有多少家光电子企业？", 100)) == "number"
-    assert (
-        expected_answer_type(prepare_question("When did the park adopt the chain-leader system?", 100))
-        == "time"
-    )
-    assert expected_answer_type(prepare_question("产业集群这个概念最早是谁提出的？", 100)) == "person"
-    assert expected_answer_type(prepare_question("企业如何融入产业集群？", 100)) is None
-    assert quotes_answer_type("使迭代周期从42天缩短至18天", "number")
-    assert quotes_answer_type("The park trains two hundred welding technicians a year.", "number")
-    assert quotes_answer_type("2015年某高新区推行链长制", "time")
-    assert not quotes_answer_type("产业集群是有组织的共生网络。", "number")
-
-
-def test_a_how_many_question_quotes_a_figure_or_is_refused() -> None:
-    answerer = ExtractiveAnswerer(HashEmbedder(dim=256))
-    question = prepare_question("产业集群里有多少家企业？", 100)
-    assert answerer.answer(question, PASSAGES[:2]).refused  # no passage holds a figure
-    with_figure = Passage(
-        chunk("d:5", "产业集群里企业之间协作紧密。园区内共有企业128家，配套率达到六成。"), 1.0
-    )
-    draft = answerer.answer(question, [with_figure, *PASSAGES[:2]])
-    assert not draft.refused and "128" in draft.text

@@ -1,135 +1,362 @@
-"""The embedded default answerer: picks the most relevant sentences of the retrieved passages and cites them.
+"""The embedded default answerer: composes a short cited answer from corpus sentences, shaped by the question.
 
 No model writes anything here. Every sentence of an answer is a verbatim slice of the passage its [n]
-marker points to, so a citation can never be invented.
+marker points to (in Simplified script for a Simplified question on a Traditional document), so a citation
+can never be invented. What is chosen comes from the reader's sentence scores (or, without a reader, the
+encoder's similarity); how it is arranged comes from what the question asks for (roles.py): advice gets a
+verdict, numbered actions and a case with its figures; a case question gets the case with every figure of
+its passage; a comparison leads with the distinguishing criteria; a definition with the definition.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..embed.base import Embedder, VectorCache
-from ..schema import Citation, Draft, Passage, Question
-from ..text import fold, split_sentences, tokenize
+from ..schema import Citation, Draft, Lang, Passage, Question, Reading
+from ..text import fold, simplify, split_sentences, tokenize
 from . import messages
-from .evidence import expected_answer_type, quotes_answer_type
+from .roles import Intent, Role, clean, leans_on_previous, question_intent, sentence_roles
 
-_SENTENCE_END = re.compile(r"[。！？!?；;]|(?<![\d.])\.(?!\d)")  # "3." numbers a list, it ends nothing
-_LIST_MARK = re.compile(r"^(?:[•·\-–*]\s*|\d{1,2}[.、]\s*|[一二三四五六七八九十]+、)")
-MIN_SENTENCE_CHARS = {"zh": 12, "en": 40}
+MAX_SENTENCES = 8
+MAX_CHARS = 900
+MIN_SENTENCE_CHARS = {"zh": 8, "en": 25}
+# How much a sentence's part in the text counts for each kind of question (added to its relevance, 0–1).
+ROLE_WEIGHTS: dict[Intent, dict[Role, float]] = {
+    "advice": {"remedy": 0.25, "case": 0.1, "figure": 0.05, "cause": 0.05, "problem": -0.15, "intro": -0.6},
+    "comparison": {"contrast": 0.25, "definition": 0.2, "problem": -0.05, "intro": -0.6},
+    "definition": {"definition": 0.3, "contrast": 0.1, "intro": -0.6},
+    "case": {"case": 0.2, "figure": 0.25, "intro": -0.6},
+    "fact": {"intro": -0.4},
+}
 
 
 @dataclass(frozen=True)
-class Sentence:
-    """A candidate sentence: verbatim text, the passage it comes from, and its order there."""
+class Candidate:
+    """A sentence that may go into the answer: its shown text, where it is, how relevant, what it does."""
 
     text: str
     passage_rank: int
-    order: int
+    order: int  # index among its passage's sentences
+    line: int  # line of the passage it sits on (002's Q&A answers are one line each)
+    line_head: bool  # first sentence of its line
+    relevance: float
+    roles: frozenset[Role] = field(default_factory=frozenset)
+    leans: bool = False
+
+    @property
+    def key(self) -> tuple[int, int]:
+        return (self.passage_rank, self.order)
 
 
-def candidate_sentences(passages: Sequence[Passage]) -> list[Sentence]:
-    """Sentences of the passages, line by line, with list markers trimmed and headings dropped."""
-    out: list[Sentence] = []
-    for rank, passage in enumerate(passages):
-        lang = passage.chunk.lang
-        order = 0
-        for line in passage.chunk.text.split("\n"):
-            if not _SENTENCE_END.search(line):
-                continue  # a heading ("典型案例解剖:某医疗器械生态的蜕变之路") is not an answer
-            for sentence in split_sentences(line):
-                trimmed = _LIST_MARK.sub("", sentence).strip()
-                if len(trimmed) < MIN_SENTENCE_CHARS[lang] or trimmed.endswith(("?", "？", ":", "：")):
-                    continue  # headings, questions and list intros do not answer anything on their own
-                out.append(Sentence(trimmed, rank, order))
-                order += 1
+@dataclass
+class Section:
+    """A part of the composed answer: an optional heading, then its sentences (numbered or bulleted)."""
+
+    heading: str | None
+    items: list[Candidate]
+    style: str = "inline"  # inline | numbered | bullets
+
+
+def _shown(text: str, question: Question) -> str:
+    """Simplified script for a Simplified question on a Traditional passage (the citation keeps the original)."""
+    if question.lang == "zh" and simplify(question.text) == question.text:
+        return simplify(text)
+    return text
+
+
+def passage_sentences(passage: Passage) -> list[tuple[int, str]]:
+    """(line number, sentence) of a passage, every sentence a verbatim slice."""
+    out: list[tuple[int, str]] = []
+    for number, line in enumerate(passage.chunk.text.split("\n")):
+        out.extend((number, s) for s in split_sentences(line))
     return out
 
 
 class ExtractiveAnswerer:
-    """Query-focused sentence selection with redundancy control (a small maximal-marginal-relevance loop)."""
+    """Chooses and arranges corpus sentences; the default backend and every LLM's fallback."""
 
     backend = "extractive"
 
-    def __init__(self, sentence_encoder: Embedder, max_sentences: int = 3, max_per_passage: int = 2) -> None:
+    def __init__(self, sentence_encoder: Embedder) -> None:
         self.encoder = sentence_encoder
-        self.sentence_cache = VectorCache(20000)  # passages recur across questions; encode each sentence once
-        self.max_sentences = max_sentences
-        self.max_per_passage = max_per_passage
+        self.sentence_cache = VectorCache(20000)  # without a reader: encode each sentence once
 
-    def answer(self, question: Question, passages: Sequence[Passage]) -> Draft:
-        """Compose a short cited answer from `passages` (best first)."""
-        sentences = candidate_sentences(passages)
-        if not sentences:
+    def answer(
+        self, question: Question, passages: Sequence[Passage], readings: Sequence[Reading] = ()
+    ) -> Draft:
+        """A cited answer from `passages` (best first); `readings` are the reader's scores for them, if any."""
+        candidates = self.candidates(question, passages, readings)
+        if not candidates:
             return Draft("", ())
-        kind = expected_answer_type(question)
-        must = (lambda text: quotes_answer_type(text, kind)) if kind is not None else None
-        chosen = self._select(question.text, sentences, must)
-        if not chosen:
-            # Asked "how many / when / who" and no relevant sentence holds a figure, a date or a name:
-            # quoting loosely related sentences would look like an answer and is not one.
-            return Draft("", (), refused=True)
-        chosen.sort(key=lambda s: (s.passage_rank, s.order))
-        numbers: dict[int, int] = {}
-        parts: list[str] = []
-        for sentence in chosen:
-            n = numbers.setdefault(sentence.passage_rank, len(numbers) + 1)
-            parts.append(f"{sentence.text}[{n}]")
-        citations = tuple(Citation(n, passages[rank]) for rank, n in numbers.items())
-        joiner = "" if question.lang == "zh" else " "
-        text = joiner.join(parts)
-        foreign = [passages[rank].chunk.lang != question.lang for rank in numbers]
-        if all(foreign):
-            text = f"{messages.ONLY_OTHER_LANGUAGE[question.lang]}\n\n{text}"
-        elif any(foreign):
-            text = f"{messages.PARTLY_OTHER_LANGUAGE[question.lang]}\n\n{text}"
-        return Draft(text, citations)
+        intent = question_intent(question.text, question.lang)
+        sections = compose(intent, candidates, question.lang)
+        return render(sections, passages, question)
 
-    def _select(
-        self, query: str, sentences: Sequence[Sentence], must: Callable[[str], bool] | None = None
-    ) -> list[Sentence]:
-        """The most relevant, non-redundant sentences; with `must`, at least one of them satisfies it (else none)."""
-        vectors = self.sentence_cache.get_many([s.text for s in sentences], self.encoder.embed_passages)
-        relevance = vectors @ self.encoder.embed_query(query)
-        terms = set(tokenize(query))
-        if terms:
-            # Shared words are strong evidence within one language; dense similarity carries across languages.
-            overlap = np.array([len(terms & set(tokenize(s.text))) / len(terms) for s in sentences])
-            relevance = relevance + 0.3 * overlap
-        relevance = relevance + np.array([0.15 / (1 + s.passage_rank) for s in sentences])
-        chosen: list[int] = []
-        per_passage: dict[int, int] = {}
-        best = float(relevance.max())
-        for index in np.argsort(-relevance):
-            if len(chosen) >= self.max_sentences or relevance[index] < 0.6 * best:
-                break
-            sentence = sentences[index]
-            if per_passage.get(sentence.passage_rank, 0) >= self.max_per_passage:
+    def candidates(
+        self, question: Question, passages: Sequence[Passage], readings: Sequence[Reading] = ()
+    ) -> list[Candidate]:
+        """Every usable sentence of the passages worth reading, with its relevance and roles."""
+        rows: list[tuple[int, int, int, bool, str, str]] = []  # rank, order, line, head, raw, shown
+        for rank, passage in enumerate(passages):
+            seen_lines: set[int] = set()
+            for order, (line, sentence) in enumerate(passage_sentences(passage)):
+                head = line not in seen_lines
+                seen_lines.add(line)
+                rows.append((rank, order, line, head, sentence, _shown(clean(sentence), question)))
+        if not rows:
+            return []
+        relevance = self._relevance(question, passages, readings, rows)
+        out = []
+        for (rank, order, line, head, raw, shown), score in zip(rows, relevance, strict=True):
+            passage_lang: Lang = passages[rank].chunk.lang
+            roles = sentence_roles(shown, passage_lang)
+            if "question" in roles or len(shown) < MIN_SENTENCE_CHARS[passage_lang] or _is_heading(raw):
                 continue
-            if any(
-                float(vectors[index] @ vectors[j]) > 0.9 or fold(sentence.text) == fold(sentences[j].text)
-                for j in chosen
-            ):
-                continue  # near-duplicate of a sentence already chosen
-            chosen.append(int(index))
-            per_passage[sentence.passage_rank] = per_passage.get(sentence.passage_rank, 0) + 1
-        if must is not None and not any(must(sentences[i].text) for i in chosen):
-            # The asked-for kind of fact may sit in a less similar sentence. One from a passage already quoted
-            # continues its thought (the figure often follows the claim) and qualifies at any similarity;
-            # elsewhere the usual relevance bar applies. It takes the place of the weakest pick.
-            quoted = {sentences[i].passage_rank for i in chosen}
-            holders = [
-                int(i)
-                for i in np.argsort(-relevance)
-                if must(sentences[i].text)
-                and int(i) not in chosen
-                and (sentences[i].passage_rank in quoted or relevance[i] >= 0.6 * best)
-            ]
-            if not holders:
-                return []
-            chosen = [*chosen[: self.max_sentences - 1], holders[0]]
-        return [sentences[i] for i in chosen]
+            out.append(
+                Candidate(
+                    shown, rank, order, line, head, float(score), roles, leans_on_previous(raw, passage_lang)
+                )
+            )
+        return out
+
+    def _relevance(
+        self,
+        question: Question,
+        passages: Sequence[Passage],
+        readings: Sequence[Reading],
+        rows: Sequence[tuple[int, int, int, bool, str, str]],
+    ) -> np.ndarray:
+        """The reader's sentence probabilities (passages it finds far weaker count less), else similarity."""
+        if readings and len(readings) == len(passages):
+            best = max(r.score for r in readings) or 1.0
+            by_passage = [{s.text: s.score for s in r.sentences} for r in readings]
+            values = []
+            for rank, _, _, _, raw, _ in rows:
+                weight = min(1.0, 0.5 + 0.5 * readings[rank].score / best)
+                values.append(by_passage[rank].get(raw, 0.0) * weight)
+            return np.asarray(values, dtype=np.float32)
+        texts = [raw for *_, raw, _ in rows]
+        vectors = self.sentence_cache.get_many(texts, self.encoder.embed_passages)
+        relevance = vectors @ self.encoder.embed_query(question.text)
+        terms = set(tokenize(question.text))
+        if terms:
+            overlap = np.array([len(terms & set(tokenize(t))) / len(terms) for t in texts])
+            relevance = relevance + 0.3 * overlap
+        return relevance + np.array([0.15 / (1 + r[0]) for r in rows])
+
+
+def _is_heading(raw: str) -> bool:
+    """A line without a sentence end is a heading ("典型案例解剖:某医疗器械生态的蜕变之路")."""
+    stripped = raw.strip()
+    return not stripped or stripped[-1] not in '。！？!?；;.”"」』)）%'
+
+
+# --- composing by what was asked ------------------------------------------------------------------------
+class _Picker:
+    """Chosen sentences under the length budget; a sentence that leans on its predecessor brings it along."""
+
+    def __init__(self, pool: Sequence[Candidate], lang: Lang) -> None:
+        self.pool = list(pool)
+        self.by_key = {c.key: c for c in pool}
+        self.lang = lang
+        self.chosen: dict[tuple[int, int], Candidate] = {}
+        self.chars = 0
+
+    def fits(self, extra: int) -> bool:
+        return len(self.chosen) < MAX_SENTENCES and self.chars + extra <= MAX_CHARS
+
+    def take(self, candidate: Candidate) -> list[Candidate]:
+        """Add `candidate` (and what it leans on); the sentences added, or [] when over budget or redundant."""
+        if candidate.key in self.chosen or self._redundant(candidate):
+            return []
+        group = [candidate]
+        previous = self.by_key.get((candidate.passage_rank, candidate.order - 1))
+        needs_previous = candidate.leans or (
+            not candidate.line_head
+            and previous is not None
+            and previous.line == candidate.line
+            and self._qa_line(candidate)
+        )
+        if needs_previous:
+            if previous is None:
+                return []  # refers to something the answer cannot show
+            if previous.key not in self.chosen:
+                group.insert(0, previous)
+        size = sum(len(c.text) for c in group)
+        if len(self.chosen) + len(group) > MAX_SENTENCES or self.chars + size > MAX_CHARS:
+            return []
+        for c in group:
+            self.chosen[c.key] = c
+        self.chars += size
+        return group
+
+    def _qa_line(self, candidate: Candidate) -> bool:
+        """Inside an answer of a Q&A block ("答:…"): its first sentence comes too."""
+        head = next(
+            (
+                c
+                for c in self.pool
+                if c.passage_rank == candidate.passage_rank and c.line == candidate.line and c.line_head
+            ),
+            None,
+        )
+        return head is not None and head.order < candidate.order
+
+    def _redundant(self, candidate: Candidate) -> bool:
+        folded = fold(candidate.text)
+        return any(folded == fold(c.text) or folded in fold(c.text) for c in self.chosen.values())
+
+    def best(
+        self, roles: set[Role] | None = None, floor: float = 0.0, exclude: set[Role] | None = None
+    ) -> Candidate | None:
+        for c in self.pool:
+            if c.key in self.chosen or c.relevance < floor:
+                continue
+            if roles is not None and not roles & c.roles:
+                continue
+            if exclude and exclude & c.roles:
+                continue
+            return c
+        return None
+
+
+def _scored(intent: Intent, candidates: Sequence[Candidate]) -> list[Candidate]:
+    """Candidates by relevance plus what their role is worth for this kind of question, best first."""
+    weights = ROLE_WEIGHTS[intent]
+
+    def value(c: Candidate) -> float:
+        return c.relevance + sum(weights.get(r, 0.0) for r in c.roles)
+
+    scored = [
+        Candidate(c.text, c.passage_rank, c.order, c.line, c.line_head, value(c), c.roles, c.leans)
+        for c in candidates
+    ]
+    return sorted(scored, key=lambda c: (-c.relevance, c.key))
+
+
+def compose(intent: Intent, candidates: Sequence[Candidate], lang: Lang) -> list[Section]:
+    """The answer's sections for this kind of question."""
+    pool = _scored(intent, candidates)
+    pick = _Picker(pool, lang)
+    top = pool[0].relevance
+    floor = top - 0.45  # far below the best sentence: not worth the reader's time
+    if intent == "advice":
+        return _advice(pick, floor)
+    if intent == "case":
+        return _case(pick, pool)
+    sections: list[Section] = []
+    lead_roles: set[Role] | None = (
+        {"contrast", "definition"} if intent in ("comparison", "definition") else None
+    )
+    lead = pick.best(lead_roles, floor) or pick.best(None, floor)
+    if lead is not None:
+        sections.append(Section(None, pick.take(lead)))
+    rest: list[Candidate] = []
+    follow_roles: set[Role] | None = {"contrast", "definition"} if intent == "comparison" else None
+    limit = 4 if intent == "comparison" else 2
+    while len(rest) < limit:
+        more = pick.best(follow_roles, floor) if follow_roles else pick.best(None, max(floor, top - 0.3))
+        if more is None and follow_roles:
+            follow_roles = None
+            continue
+        if more is None:
+            break
+        added = pick.take(more)
+        if not added:
+            pick.pool.remove(more)
+            continue
+        rest.extend(added)
+    if rest:
+        rest.sort(key=lambda c: c.key)
+        sections.append(Section(None, rest, "bullets" if intent == "comparison" else "inline"))
+    return [s for s in sections if s.items]
+
+
+def _advice(pick: _Picker, floor: float) -> list[Section]:
+    """Verdict → why → numbered actions → a case with its figures → a caveat."""
+    sections: list[Section] = []
+    verdict = pick.best(None, floor, exclude={"remedy", "case"}) or pick.best(None, floor)
+    if verdict is not None:
+        sections.append(Section("verdict", pick.take(verdict)))
+    why = pick.best({"cause", "problem"}, floor, exclude={"remedy"})
+    if why is not None and why.relevance >= (verdict.relevance if verdict else 0) - 0.25:
+        sections.append(Section("why", pick.take(why)))
+    actions: list[Candidate] = []
+    while len(actions) < 5:
+        action = pick.best({"remedy"}, floor)
+        if action is None:
+            break
+        added = pick.take(action)
+        if not added:
+            pick.pool.remove(action)
+            continue
+        actions.extend(c for c in added if "remedy" in c.roles or c is action)
+    if actions:
+        actions.sort(key=lambda c: c.key)
+        sections.append(Section("actions", actions, "numbered"))
+    case = next(
+        (
+            c
+            for c in pick.pool
+            if c.key not in pick.chosen and {"case", "figure"} <= c.roles and c.relevance >= floor - 0.2
+        ),
+        None,
+    )
+    if case is not None:
+        sections.append(Section("case", pick.take(case)))
+    caveat = pick.best({"caveat"}, floor)
+    if caveat is not None:
+        sections.append(Section("caveat", pick.take(caveat)))
+    return [s for s in sections if s.items]
+
+
+def _case(pick: _Picker, pool: Sequence[Candidate]) -> list[Section]:
+    """The best case passage, with every sentence of it that states a figure, in the passage's order."""
+    cases = [c for c in pool if "figure" in c.roles]
+    if not cases:
+        lead = pool[0]
+        return [Section(None, pick.take(lead))]
+    rank = cases[0].passage_rank
+    chosen: list[Candidate] = []
+    for c in sorted(
+        (c for c in pool if c.passage_rank == rank and "figure" in c.roles), key=lambda c: c.order
+    ):
+        chosen.extend(pick.take(c))
+    chosen.sort(key=lambda c: c.key)
+    return [Section("case", chosen)] if chosen else []
+
+
+def render(sections: Sequence[Section], passages: Sequence[Passage], question: Question) -> Draft:
+    """Markdown text with [n] after every sentence, numbered in order of first appearance."""
+    lang = question.lang
+    numbers: dict[int, int] = {}
+    lines: list[str] = []
+    joiner = "" if lang == "zh" else " "
+    for section in sections:
+        cited = []
+        for c in section.items:
+            n = numbers.setdefault(c.passage_rank, len(numbers) + 1)
+            cited.append(f"{c.text}[{n}]")
+        heading = messages.HEADINGS[section.heading][lang] if section.heading else None
+        label = f"{heading}{messages.HEADING_SEPARATOR[lang]}" if heading else ""
+        if section.style == "numbered":
+            block = [f"{i}. {text}" for i, text in enumerate(cited, 1)]
+            lines.append((f"{label.rstrip()}\n" if label else "") + "\n".join(block))
+        elif section.style == "bullets":
+            lines.append((f"{label.rstrip()}\n" if label else "") + "\n".join(f"- {t}" for t in cited))
+        else:
+            lines.append(label + joiner.join(cited))
+    if not numbers:
+        return Draft("", ())
+    citations = tuple(Citation(n, passages[rank]) for rank, n in numbers.items())
+    text = "\n\n".join(lines)
+    foreign = [passages[rank].chunk.lang != lang for rank in numbers]
+    if all(foreign):
+        text = f"{messages.ONLY_OTHER_LANGUAGE[lang]}\n\n{text}"
+    elif any(foreign):
+        text = f"{messages.PARTLY_OTHER_LANGUAGE[lang]}\n\n{text}"
+    return Draft(text, citations)

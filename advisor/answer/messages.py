@@ -15,6 +15,15 @@ PARTLY_OTHER_LANGUAGE = {
     "zh": "部分内容只见于英文资料，摘录保留原文：",
     "en": "Part of this is covered only in Chinese sources, quoted below in the original:",
 }
+# The only template text an extractive answer carries: the headings of its sections.
+HEADINGS = {
+    "verdict": {"zh": "结论", "en": "Verdict"},
+    "why": {"zh": "原因", "en": "Why"},
+    "actions": {"zh": "行动建议", "en": "Actions"},
+    "case": {"zh": "案例", "en": "Case"},
+    "caveat": {"zh": "注意", "en": "Caveat"},
+}
+HEADING_SEPARATOR = {"zh": "：", "en": ": "}
 TRUNCATED = {
     "zh": "问题过长，只使用了开头和结尾共 {limit} 个字符。",
     "en": "The question was too long; only its first and last parts ({limit} characters) were used.",
@@ -22,6 +31,10 @@ TRUNCATED = {
 UNKNOWN_TERMS = {
     "zh": "资料库中找不到这些名称：{terms}。以下回答只基于资料中的一般性内容。",
     "en": "Not found in the corpus under these names: {terms}. The answer below rests on its general content only.",
+}
+NOT_COVERED = {
+    "zh": "资料只回答了问题的一部分；没有涉及：{parts}",
+    "en": "The documents answer only part of the question; they do not cover: {parts}",
 }
 EMPTY_QUESTION = "请输入一个问题。/ Please enter a question."
 NO_WORDS = "这看起来不是一个问题：没有可识别的文字。/ That does not look like a question: it has no words to search for."

@@ -34,6 +34,8 @@ class LexicalIndex:
         tf = sparse.csr_matrix((tfs, (rows, cols)), shape=(len(docs), len(vocab)), dtype=np.float32)
         df = np.bincount(np.asarray(cols, dtype=np.int64), minlength=len(vocab)).astype(np.float32)
         idf = np.log((n_docs - df + 0.5) / (df + 0.5) + 1.0)
+        self._idf = idf
+        self._idf_unknown = float(np.log(n_docs + 1.5))  # a token in no chunk: as specific as can be
         # Precompute each (chunk, token) weight so a query is a column sum.
         tf = tf.tocoo()
         denom = tf.data + k1 * (1 - b + b * lengths[tf.row] / avg)
@@ -70,6 +72,12 @@ class LexicalIndex:
         if not cols:
             return np.zeros(len(self.chunk_ids), dtype=np.float32)
         return np.asarray(self._weights[:, cols].sum(axis=1)).ravel()
+
+    def idf(self, token: str) -> float:
+        """How specific a (folded) token is in this corpus, scaled to [0, 1]: 1 for a token it never uses."""
+        col = self.vocab.get(token)
+        value = self._idf_unknown if col is None else float(self._idf[col])
+        return min(value / self._idf_unknown, 1.0) if self._idf_unknown > 0 else 0.0
 
     def knows(self, term: str) -> bool:
         """True when a (folded) term occurs in the corpus, directly or as the pinyin of a Chinese name."""

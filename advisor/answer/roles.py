@@ -1,0 +1,149 @@
+"""What a question asks for, and what part a corpus sentence plays: cue words of each language, as data.
+
+These are facts of Chinese and English — "怎么办" and "what should we do" ask for advice, "例如" and "for example"
+introduce a case, a sentence that opens with "该"/"This" leans on the one before it — not fitted to any set of
+questions. The extractive answerer uses them to shape an answer (verdict, actions, case) and to prefer remedies
+and cases over problem statements and authors' introductions.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from ..schema import Lang
+
+Intent = Literal["advice", "comparison", "definition", "case", "fact"]
+INTENTS: tuple[Intent, ...] = ("case", "comparison", "advice", "definition", "fact")  # first match wins
+
+_INTENT_CUES: dict[Intent, dict[str, str]] = {
+    "case": {
+        "zh": r"案例|例子|举例|舉例|实例|實例|典型|先例|有没有.{0,6}(?:数字|数据|做法)|经验|經驗",
+        "en": r"\bexamples?\b|\bcases?\b|\bevidence\b|\binstances?\b|\bfigures\b|\bnumbers\b|\bproof\b|\bshow me\b",
+    },
+    "comparison": {
+        "zh": r"区别|區別|不同|差别|差別|差异|差異|相比|比较|比較|对比|對比|还是|還是|vs",
+        "en": r"\bdiffer|\bcompar|\bversus\b|\bvs\.?\b|\bdistinguish|\btell\b.{0,40}\b(?:from|apart)\b",
+    },
+    "advice": {
+        "zh": r"怎么办|怎麼辦|如何|怎样|怎樣|怎么|怎麼|应该|應該|应当|该不该|要不要|建议|建議|办法|辦法|对策|第一步|从何|从哪|诊断|診斷|为什么|為什麼|为何|原因|问题在哪|是不是|算不算|能不能|可不可以|值不值",
+        "en": r"\bhow (?:can|do|should|could|would|to|might)\b|\bwhat (?:should|can|could|would)\b|\bshould\b|\badvi[cs]e|\brecommend|\bsteps?\b|\bwhat'?s wrong\b|\bwhy\b|\bdiagnos|\bwhere do we start\b|\bworth\b",
+    },
+    "definition": {
+        "zh": r"是什么|是什麼|什么是|什麼是|指什么|指的是|定义|定義|含义|含義|概念|意思",
+        "en": r"\bwhat (?:is|are|does)\b|\bdefin|\bmeaning\b|\bmean\b|\brefers? to\b",
+    },
+}
+
+Role = Literal[
+    "question",
+    "intro",
+    "definition",
+    "remedy",
+    "action",
+    "case",
+    "figure",
+    "problem",
+    "cause",
+    "caveat",
+    "contrast",
+]
+
+_ROLE_CUES: dict[Role, dict[str, str]] = {
+    "intro": {
+        "zh": r"^(?:作为一名|作為一名|我曾|我们是否|這讓我|这让我|本文|下面|以下)|^[^，,。]{0,12}(?:我|笔者)(?:曾|认为|發現|发现)",
+        "en": r"^(?:As a\b|I have\b|I once\b|This article\b|Below\b|In this\b)|^(?:We|I)\b.{0,30}\b(?:asked|wondered)\b",
+    },
+    "definition": {
+        "zh": r"是指|指的是|指在|本质|本質|实质|實質|核心是|核心在于|即[^使便]|简单来说|簡單來說|定义|定義",
+        "en": r"\brefers? to\b|\bis defined\b|\bmeans\b|\bin essence\b|\bessentially\b|\bat (?:its|their) core\b|\bin short\b|\bsimply put\b",
+    },
+    # A directive: what to do. (Sentences that only report what someone did count when they are not a problem.)
+    "remedy": {
+        "zh": r"建议|建議|应当|應當|应该|應該|需要|需[^求]|必须|必須|务必|務必|要求|要[^素点點求]|可从|可從|可以通过|可通过|可借用|第[一二三四五六七八九]步|首先|其次|最后|最後|立即|启动|啟動",
+        "en": r"\bshould\b|\bneed(?:s)? to\b|\bmust\b|\brecommend|\bsuggest|\bstep\b|\bfirst(?:ly)?,|\bsecond(?:ly)?,|\bfinally\b|\bstart (?:by|with)\b|\bimmediately\b|\bbe sure to\b",
+    },
+    "action": {
+        "zh": r"通过|通過|建立|引入|聚焦|采用|採用|推动|推動|构建|構建|搭建|培育|强化|強化|明确|明確|嵌入|参与|參與|优化|優化|对接|對接|补链|補鏈|绘制|繪製|扶持|激活",
+        "en": r"\bestablish|\bbuil[dt]\b|\bintroduc|\bfocus|\badopt|\bpromot|\bstrengthen|\bclarif|\bembed|\bparticipat|\boptimi|\bmapp|\bby (?:building|introducing|establishing|focusing|creating|mapping)\b|\bthrough\b",
+    },
+    "case": {
+        "zh": r"某|案例|例如|比如|譬如|以.{1,12}为例|以.{1,12}為例|的实践|的實踐|经验表明|調研顯示|调研显示",
+        "en": r"\bfor example\b|\be\.g\.|\bfor instance\b|\bsuch as\b|\bcase\b|\bexample\b|\ba certain\b|\bone (?:park|base|cluster|zone|firm|company|enterprise)\b|\bin practice\b|\bsurvey\b",
+    },
+    "problem": {
+        "zh": r"困境|问题|問題|却|卻|误区|誤區|停滞|停滯|不足|低下|低至|下降|断裂|斷裂|徘徊|陷入|同质化|同質化|缺乏|弱|风险|風險",
+        "en": r"\bproblem|\bhowever\b|\bfail|\bstall|\black|\blow\b|\bdeclin|\bbroken\b|\bstagnat|\bdilemma\b|\bweak|\brisk|\bhomogene",
+    },
+    "cause": {
+        "zh": r"源于|源於|因为|因為|由于|由於|导致|導致|原因|根源|在于|在於",
+        "en": r"\bbecause\b|\bdue to\b|\bcaused\b|\bstems? from\b|\bresult of\b|\broot\b|\blies in\b",
+    },
+    "caveat": {
+        "zh": r"注意|重要提示|避免|谨慎|謹慎|前提|条件|條件|并非|並非|不一定|≠",
+        "en": r"\bnote\b|\bimportant\b|\bavoid|\bcaution|\bcareful|\bprecondition|\bprovided that\b|\bnot necessarily\b|\bnot simply\b",
+    },
+    "contrast": {
+        "zh": r"而|vs|前者|后者|後者|相比|不同于|不同於|区别|區別|不是.{1,20}而是|与此不同|反之",
+        "en": r"\bwhereas\b|\bwhile\b|\bvs\.?\b|\bthe former\b|\bthe latter\b|\bcompared|\bunlike\b|\bdiffer|\bin contrast\b|\bnot .{1,30} but\b|\brather than\b",
+    },
+}
+_FIGURE = re.compile(r"\d")
+_QUESTION_END = re.compile(r"[?？][”’\"'」』)）]*$")
+# A sentence that opens with a reference or a connective continues the one before it.
+_LEANS = {
+    "zh": re.compile(
+        r"^(?:这|這|该|該|此|其|它|其中|但|但是|因此|所以|同时|同時|此外|而且|而|然而|对此|對此|这种|這種|这一|這一|上述)"
+    ),
+    "en": re.compile(
+        r"^(?:This|These|That|Those|It|Its|Such|However|Therefore|Thus|Hence|Also|In addition|Moreover|But|They|Their)\b"
+    ),
+}
+# Labels and list markers at the start of a line that an answer must not repeat.
+_LEADING_LABEL = re.compile(
+    r"^(?:答|问|問|A|Q)\s*[:：]\s*|^(?:[•·\-–*]\s*|\d{1,2}[.、]\s*|[一二三四五六七八九十]+、\s*|\(\d+\)\s*|（\d+）\s*)"
+)
+
+_COMPILED = {
+    role: {lang: re.compile(pattern, re.IGNORECASE) for lang, pattern in cues.items()}
+    for role, cues in _ROLE_CUES.items()
+}
+_INTENT_COMPILED = {
+    intent: {lang: re.compile(pattern, re.IGNORECASE) for lang, pattern in cues.items()}
+    for intent, cues in _INTENT_CUES.items()
+}
+
+
+def question_intent(text: str, lang: Lang) -> Intent:
+    """What the question asks for: a case, a comparison, advice (or a diagnosis), a definition, or a fact."""
+    for intent in INTENTS[:-1]:
+        if _INTENT_COMPILED[intent][lang].search(text):
+            return intent
+    return "fact"
+
+
+def sentence_roles(sentence: str, lang: Lang) -> frozenset[Role]:
+    """Every part a sentence plays (a case sentence with figures is both "case" and "figure")."""
+    roles: set[Role] = {role for role, cues in _COMPILED.items() if cues[lang].search(sentence)}
+    if _FIGURE.search(sentence):
+        roles.add("figure")
+    if _QUESTION_END.search(sentence.strip()):
+        roles.add("question")
+    if "action" in roles and "problem" not in roles:
+        roles.add("remedy")  # what was done about it, reported as a way to do it
+    return frozenset(roles)
+
+
+def leans_on_previous(sentence: str, lang: Lang) -> bool:
+    """True when the sentence refers back ("该体系…", "This builds…") and cannot stand alone."""
+    return bool(_LEANS[lang].match(clean(sentence)))
+
+
+def clean(sentence: str) -> str:
+    """The sentence without a leading "答:"/"Q:" label or list marker (still a verbatim slice of the text)."""
+    previous = None
+    text = sentence.strip()
+    while previous != text:
+        previous = text
+        text = _LEADING_LABEL.sub("", text, count=1).strip()
+    return text
