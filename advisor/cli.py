@@ -106,7 +106,7 @@ def setup() -> None:
     advisor = _advisor(settings)
     typer.echo(f"advisor home: {settings.home}", err=True)
     if not settings.embedding_model:
-        from .embed.e5_rebuild import ensure_e5_model
+        from .embed.e5 import ensure_e5_model
 
         typer.echo(
             "checking the bundled multilingual-e5-small model (first run rebuilds it: ~1 min)…", err=True

@@ -87,7 +87,7 @@ def default_embedders(settings: Settings) -> list[Embedder]:
     elif settings.embedding_model:
         primary = SentenceTransformerEmbedder(settings.embedding_model)
     else:
-        from .embed.e5_rebuild import DEFAULT_MODEL_DIRNAME, ensure_e5_model
+        from .embed.e5 import DEFAULT_MODEL_DIRNAME, ensure_e5_model
 
         cache = settings.model_cache
         primary = SentenceTransformerEmbedder(

