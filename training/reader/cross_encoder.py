@@ -343,7 +343,7 @@ def main() -> None:
                 english[row["id"]] = row["question_en"]
         names = ("sample.json",) if args.sample else QA_FILES
         pairs = build_pairs(folder_in, names, english)
-        from advisor.embed.e5_rebuild import ensure_e5_model
+        from advisor.embed.e5 import ensure_e5_model
 
         folder = ensure_e5_model(REPO / ".advisor-home" / "models")
         layers = 2 if args.sample else args.layers
