@@ -62,6 +62,10 @@ class Settings(BaseSettings):
     )
     llm_retries: int = Field(default=2, ge=0, le=5, description="Retries after a failed model call.")
     llm_temperature: float = Field(default=0.2, ge=0, le=2)
+    llm_thinking: Literal["auto", "off"] = Field(
+        default="auto",
+        description="auto: a reasoning model thinks as it likes; off: ask it not to (Qwen3 enable_thinking, Ollama think).",
+    )
     prompts_dir: Path = Field(default=REPO_ROOT / "prompts", description="Folder of the *.j2 prompt files.")
 
     host: str = "127.0.0.1"
