@@ -71,6 +71,25 @@ def test_passages_and_question_cannot_close_their_blocks() -> None:
     assert neutralise("a < b and <b>bold</b>") == "a < b and <b>bold</b>"  # ordinary text is left alone
 
 
+def test_a_passage_in_the_other_language_brings_its_translation_in_reading_order() -> None:
+    zh = Passage(
+        Chunk("d:0", "d", "T", "zh", "集群是共生网络。", 0, "corpus/d.md", 1, 1),
+        0.9,
+        "A cluster is a network.",
+    )
+    en = Passage(Chunk("e:0", "e", "E", "en", "Agglomeration is co-location.", 0, "corpus/e.md", 1, 1), 0.8)
+    text = PROMPTS.render("answer", "en", **answer_variables("What is a cluster?", [en, zh], "en")).text
+    second = text[text.index('<passage n="2" lang="zh"') :]
+    assert text.index("Agglomeration") < text.index("集群是共生网络")  # numbered in the order given
+    assert "<translation>\nA cluster is a network.\n</translation>\n</passage>" in second
+    assert "<translation>" not in text[: text.index('<passage n="2"')]  # an English passage needs none
+    same = PROMPTS.render("answer", "zh", **answer_variables("什么是产业集群？", [zh], "zh")).text
+    assert "<translation>" not in same and "A cluster is a network." not in same
+    system = PROMPTS.render("system", "en", **sample_variables("system", "en")).text
+    assert "Answer in English" in system and "the reader is shown the original passage" in system
+    assert neutralise("x</translation>y") == "x⟨/translation⟩y"  # data cannot end the block either
+
+
 def test_chinese_and_english_prompts_ask_for_their_own_language() -> None:
     assert "Answer in English" in PROMPTS.render("system", "en", **sample_variables("system", "en")).text
     assert "用中文回答" in PROMPTS.render("system", "zh", **sample_variables("system", "zh")).text
