@@ -15,6 +15,7 @@ import typer
 if TYPE_CHECKING:
     from .config import Settings
     from .core import Advisor
+    from .evals.judge import Judge
     from .schema import Answer
 
 app = typer.Typer(
@@ -366,10 +367,18 @@ def eval_(
         Path | None,
         typer.Option(help="Thresholds TOML (e.g. evals/thresholds.toml): exit 1 when a figure falls below."),
     ] = None,
+    judge: Annotated[
+        str | None,
+        typer.Option(
+            help="Also score advisor's answers with an LLM judge: openai (any OpenAI-compatible endpoint, "
+            "ADVISOR_JUDGE_BASE_URL / ADVISOR_JUDGE_MODEL / ADVISOR_JUDGE_API_KEY, else the LLM settings)."
+        ),
+    ] = None,
 ) -> None:
-    """Measure answers and retrieval on a golden set beside BM25-only and dense-only baselines; no LLM judge.
+    """Measure answers and retrieval on a golden set beside BM25-only and dense-only baselines.
 
-    Writes report.md, report.json, rows.jsonl and PNG charts to OUT and prints the headline table.
+    Writes report.md, report.json, rows.jsonl and PNG charts to OUT and prints the headline table. No LLM
+    judge unless --judge asks for one.
     """
     from tqdm import tqdm
 
@@ -378,7 +387,9 @@ def eval_(
     from .evals.suite import run_suite
 
     _check_backend(backend)
-    advisor = _advisor(_settings(llm_backend=backend))
+    settings = _settings(llm_backend=backend)
+    judged_by = _judge(judge, settings) if judge is not None else None
+    advisor = _advisor(settings)
     _ensure_index(advisor)
     bars: list[Any] = []
 
@@ -399,6 +410,7 @@ def eval_(
             gate=gate,
             progress=progress,
             command=command,
+            judge=judged_by,
         )
     except (DatasetError, GateError) as exc:
         _fail(str(exc))
@@ -423,6 +435,22 @@ def eval_(
                 f"advisor: eval gate failed ({len(result.gate.failures)} of {result.gate.checked})", err=True
             )
             raise typer.Exit(1)
+
+
+def _judge(kind: str, settings: Settings) -> Judge:
+    """The eval's LLM judge from the settings; exit 2 with what to set when there is none."""
+    from .answer.llm import LLMError
+    from .evals.judge import JUDGES, build_judge
+
+    if kind not in JUDGES:
+        _fail(f"unknown judge {kind!r}: choose {', '.join(JUDGES)}")
+    try:
+        return build_judge(settings)
+    except LLMError:
+        _fail(
+            "the judge is not configured: set ADVISOR_JUDGE_MODEL and ADVISOR_JUDGE_BASE_URL (or an API key)"
+        )
+        raise  # unreachable
 
 
 @app.command()

@@ -23,11 +23,31 @@ def passage(text: str, lang: str = "zh", title: str = "T") -> Passage:
 def sample_variables(name: str, lang: str) -> dict[str, object]:
     if name == "condense":
         return condense_variables("那第二种呢？", [("产业集群有哪几种？", "有两种[1]。")])
+    if name.startswith("judge_"):
+        return judge_sample_variables(name)
     return answer_variables("什么是产业集群？", [passage("产业集群是共生网络。")], lang)  # type: ignore[arg-type]
+
+
+def judge_sample_variables(name: str) -> dict[str, object]:
+    from advisor.evals import judge
+    from advisor.evals.dataset import Item
+    from advisor.schema import Answer, Citation
+
+    cited = Citation(1, passage("产业集群是有组织的共生网络。"))
+    answer = Answer(
+        "什么是产业集群？", "zh", "产业集群是有组织的共生网络[1]。", False, "openai", (cited,), (), {}
+    )
+    item = Item("x", "zh", answer.question, "definition", True, ideal="有组织的共生网络。")
+    if name == "judge_faithfulness":
+        return judge.faithfulness_variables(item.question, judge.claims(answer))
+    if name == "judge_relevance":
+        return judge.relevance_variables(item.question, answer.text)
+    return judge.rubric_variables(item, answer, "Score relevance 0-3.")
 
 
 def test_the_expected_prompts_exist_in_both_languages() -> None:
     assert {"answer", "system", "condense"} <= set(PROMPTS.names())
+    assert {"judge_faithfulness", "judge_relevance", "judge_rubric"} <= set(PROMPTS.names())
     for name in PROMPTS.names():
         for lang in LANGS:
             assert PROMPTS.path(name, lang).is_file(), f"{name}.{lang}.j2 missing"

@@ -1,7 +1,8 @@
 """Prompts are files: `prompts/<name>.<lang>.j2`, rendered strictly, each identified by name and content hash.
 
-Text from documents and users goes into delimited blocks (<passages>, <question>, <history>); anything in it
-that looks like one of those delimiters is neutralised here, before rendering, so no template can forget.
+Text from documents and users goes into delimited blocks (<passages>, <question>, <history>, and the judge's
+<answer>, <claims>, …); anything in it that looks like one of those delimiters is neutralised here, before
+rendering, so no template can forget.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ DEFAULT_PROMPTS_DIR = REPO_ROOT / "prompts"
 LANGS: tuple[Lang, ...] = ("zh", "en")
 # Tag-like text that could close or open one of our blocks: <passage ...>, </question>, < / history >, ＜turn＞ …
 _DELIMITER = re.compile(
-    r"[<＜‹]\s*/?\s*(passages?|translation|question|history|turn|system|instructions?)\b([^>＞›]*)[>＞›]?",
+    r"[<＜‹]\s*/?\s*(passages?|translation|question|history|turn|system|instructions?|answer|claims?|ideal|rubric)\b([^>＞›]*)[>＞›]?",
     re.IGNORECASE,
 )
 

@@ -6,6 +6,7 @@ The format (one JSON object per line; blank lines and lines starting with // are
   gold_quotes   verbatim substrings of the corpus that answer the question
   key_facts     a list of facts, each a list of acceptable variants (any language)
   must_not_say  strings a good answer never contains (an injected phrase, an invented figure)
+  ideal         what a good answer says, in words (the LLM judge's rubric compares against it)
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ class Item:
     gold_quotes: tuple[str, ...] = ()
     key_facts: tuple[tuple[str, ...], ...] = ()
     must_not_say: tuple[str, ...] = ()
+    ideal: str = ""
     unknown_sources: tuple[str, ...] = field(default=(), compare=False)
 
     def cross_lingual(self, languages: dict[str, tuple[str, ...]]) -> bool:
@@ -107,6 +109,7 @@ def parse_item(row: Any, where: str) -> Item:
         gold_quotes=_strings(row, "gold_quotes", where),
         key_facts=_facts(row, where),
         must_not_say=_strings(row, "must_not_say", where),
+        ideal=str(row.get("ideal") or ""),
     )
 
 

@@ -19,11 +19,13 @@ from . import answer_metrics
 from .charts import write_charts
 from .dataset import load_dataset, resolve_sources
 from .gate import GateResult, check, load_thresholds
-from .report import metric_counts, summary_text, write_report
+from .judge import JUDGED_METRICS
+from .report import judged_table, metric_counts, summary_text, write_report
 from .runner import ALL_METRICS, MODES, flatten, latency, run_eval, summarize
 
 if TYPE_CHECKING:
     from ..core import Advisor
+    from .judge import Judge
 
 ROWS_FILE = "rows.jsonl"
 
@@ -53,6 +55,7 @@ def run_suite(
     gate: Path | None = None,
     progress: Callable[[int], Callable[[dict[str, Any], bool], None]] | None = None,
     command: str = "",
+    judge: Judge | None = None,
 ) -> SuiteResult:
     """Evaluate `dataset` into `out`; `progress(total)` returns the per-row callback (a progress bar).
 
@@ -87,9 +90,10 @@ def run_suite(
         resume=resume,
         prompt_markers=answer_metrics.prompt_markers(REPO_ROOT / "prompts"),
         on_row=on_row,
+        judge=judge,
     )
     flat = flatten(rows)
-    summary = summarize(flat, ALL_METRICS)
+    summary = summarize(flat, ALL_METRICS + (JUDGED_METRICS if judge else ()))
     lat = latency(rows)
     counts = metric_counts(flat)
     verdict = check(thresholds, summary, lat) if thresholds is not None else None
@@ -104,6 +108,7 @@ def run_suite(
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "command": command or f"advisor eval --dataset {dataset} --out {out}",
         "warnings": notes,
+        **({"judge": judge.name} if judge else {}),
     }
     charts = write_charts(out, summary, rows)
     write_report(
@@ -116,6 +121,5 @@ def run_suite(
         charts=charts,
         gate=verdict.to_dict(gate) if verdict is not None and gate is not None else None,
     )
-    return SuiteResult(
-        summary, lat, rows, summary_text(summary, counts, lat), notes, verdict, reused, seconds
-    )
+    table = summary_text(summary, counts, lat) + (f"\n\n{judged_table(summary, judge.name)}" if judge else "")
+    return SuiteResult(summary, lat, rows, table, notes, verdict, reused, seconds)
