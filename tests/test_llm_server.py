@@ -167,12 +167,14 @@ def test_a_slow_trickle_of_tokens_is_cut_at_the_deadline(
     assert deltas and answer.fallback == "timeout"  # streamed text is replaced by the final Answer
 
 
+@pytest.mark.parametrize("backend", ["openai", "ollama"])
 def test_a_429_with_retry_after_is_retried_after_the_servers_wait(
-    indexed: Advisor, server: FakeLLMServer, monkeypatch: pytest.MonkeyPatch
+    indexed: Advisor, server: FakeLLMServer, monkeypatch: pytest.MonkeyPatch, backend: str
 ) -> None:
     server.enqueue(Reply(status=429, headers={"Retry-After": "1"}), GOOD)
-    _, answer = ask(openai(indexed, server, monkeypatch), "openai")
-    assert answer.backend == "openai" and answer.fallback is None and len(server.requests) == 2
+    configured = (openai if backend == "openai" else ollama)(indexed, server, monkeypatch)
+    _, answer = ask(configured, backend)
+    assert answer.backend == backend and answer.fallback is None and len(server.requests) == 2
     assert server.requests[1].at - server.requests[0].at >= 1.0  # the server's 1 s, not our 0.5 s backoff
 
 

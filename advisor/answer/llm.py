@@ -82,10 +82,14 @@ def message_parts(message: Any) -> tuple[str, bool]:
 
 def retry_after(exc: BaseException) -> float | None:
     """Seconds an error response asked us to wait (retry-after-ms, or Retry-After in seconds or as an HTTP
-    date), or None when it did not say."""
-    headers = getattr(getattr(exc, "response", None), "headers", None)
-    if headers is None:
+    date), or None when it did not say. The response may sit further down the chain: Ollama's client raises
+    its own error from the HTTP one."""
+    seen: BaseException | None = exc
+    while seen is not None and getattr(getattr(seen, "response", None), "headers", None) is None:
+        seen = seen.__cause__ or seen.__context__
+    if seen is None:
         return None
+    headers = seen.response.headers  # type: ignore[attr-defined]
     for name, scale in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
         try:
             return max(0.0, float(headers.get(name)) / scale)
