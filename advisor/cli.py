@@ -15,6 +15,7 @@ import typer
 if TYPE_CHECKING:
     from .config import Settings
     from .core import Advisor
+    from .evals.judge import Judge
     from .schema import Answer
 
 app = typer.Typer(
@@ -396,11 +397,18 @@ def eval_(
             "there is one split: exit 1 when a figure falls outside."
         ),
     ] = None,
+    judge: Annotated[
+        str | None,
+        typer.Option(
+            help="Also score advisor's answers with an LLM judge: openai (any OpenAI-compatible endpoint, "
+            "ADVISOR_JUDGE_BASE_URL / ADVISOR_JUDGE_MODEL / ADVISOR_JUDGE_API_KEY, else the LLM settings)."
+        ),
+    ] = None,
 ) -> None:
-    """Measure answers and retrieval on golden sets beside BM25-only and dense-only baselines; no LLM judge.
+    """Measure answers and retrieval on golden sets beside BM25-only and dense-only baselines.
 
     Writes report.md, report.json, rows.jsonl and PNG charts to OUT (OUT/<split>/ for several splits) and
-    prints each split's headline table.
+    prints each split's headline table. No LLM judge unless --judge asks for one.
     """
     from tqdm import tqdm
 
@@ -421,6 +429,7 @@ def eval_(
         if not corpus.is_dir():
             _fail(f"corpus folder not found: {corpus}")
         settings = _eval_corpus_settings(settings, corpus)
+    judged_by = _judge(judge, settings) if judge is not None else None
     advisor = _advisor(settings)
     _ensure_index(advisor)
     bars: list[Any] = []
@@ -441,6 +450,7 @@ def eval_(
             resume=resume,
             progress=progress,
             command=command,
+            judge=judged_by,
         )
     except (DatasetError, GateError) as exc:
         _fail(str(exc))
@@ -483,6 +493,22 @@ def _eval_corpus_settings(settings: Settings, corpus: Path) -> Settings:
     return settings.model_copy(
         update={"corpus_dir": resolved, "home": home, "models_dir": settings.model_cache}
     )
+
+
+def _judge(kind: str, settings: Settings) -> Judge:
+    """The eval's LLM judge from the settings; exit 2 with what to set when there is none."""
+    from .answer.llm import LLMError
+    from .evals.judge import JUDGES, build_judge
+
+    if kind not in JUDGES:
+        _fail(f"unknown judge {kind!r}: choose {', '.join(JUDGES)}")
+    try:
+        return build_judge(settings)
+    except LLMError:
+        _fail(
+            "the judge is not configured: set ADVISOR_JUDGE_MODEL and ADVISOR_JUDGE_BASE_URL (or an API key)"
+        )
+        raise  # unreachable
 
 
 @app.command()

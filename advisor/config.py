@@ -68,6 +68,13 @@ class Settings(BaseSettings):
     )
     llm_retries: int = Field(default=2, ge=0, le=5, description="Retries after a failed model call.")
     llm_temperature: float = Field(default=0.2, ge=0, le=2)
+    llm_thinking: Literal["auto", "off"] = Field(
+        default="auto",
+        description="auto: a reasoning model thinks as it likes; off: ask it not to (Qwen3 enable_thinking, Ollama think).",
+    )
+    judge_base_url: str = Field(default="", description="The eval's LLM judge; empty = llm_base_url.")
+    judge_model: str = Field(default="", description="The judge's model name; empty = llm_model.")
+    judge_api_key: SecretStr | None = None
     prompts_dir: Path = Field(default=PROMPTS_DIR, description="Folder of the *.j2 prompt files.")
 
     host: str = "127.0.0.1"
@@ -120,6 +127,11 @@ class Settings(BaseSettings):
     @property
     def feedback_path(self) -> Path:
         return self.home / "feedback.sqlite"
+
+    @property
+    def judge_key(self) -> str | None:
+        """The judge's key: ADVISOR_JUDGE_API_KEY, else the LLM's."""
+        return self.judge_api_key.get_secret_value() if self.judge_api_key is not None else self.api_key
 
     @property
     def api_key(self) -> str | None:

@@ -34,6 +34,7 @@ from .schema import (
     Draft,
     Event,
     Final,
+    Progress,
     Question,
     Reader,
     Retrieval,
@@ -216,7 +217,8 @@ class Advisor:
             return None
         with self._lock:
             if name not in self._llm:
-                from .answer.llm import LLMAnswerer, LLMConfig, chat_model_factory
+                from .answer.backends import LLMConfig, chat_model_factory
+                from .answer.llm import LLMAnswerer
                 from .answer.prompts import PromptLibrary
 
                 config = LLMConfig.from_settings(self.settings, name)
@@ -241,7 +243,7 @@ class Advisor:
         mode: Mode = "hybrid",
         exclude: frozenset[str] = frozenset(),
     ) -> Iterator[Event]:
-        """Yield `Delta`s as the answer is written, then one `Final` with the finished Answer.
+        """Yield `Delta`s as the answer is written (`Thinking` while a model thinks), then one `Final`.
 
         `history` holds earlier (question, answer text) turns of a conversation; a follow-up is rewritten into
         a standalone question before retrieval. `backend` overrides the configured answerer for this question;
@@ -266,7 +268,7 @@ class Advisor:
             verdict = self.gate(search, retrieval, self.vocabulary())
         streamed: list[Delta] = []
         with timer("draft"):
-            draft = yield from _relay(self._draft(search, retrieval, verdict, llm, deadline), streamed.append)
+            draft = yield from _relay(self._draft(search, retrieval, verdict, llm, deadline), streamed)
         with timer("finish"):
             answer = self._finish(question, search, retrieval, verdict, draft, llm, notices, fallback)
         if not streamed:
@@ -327,7 +329,7 @@ class Advisor:
         verdict: Verdict,
         llm: LLMAnswerer | None,
         deadline: Deadline,
-    ) -> Generator[Delta, None, Draft]:
+    ) -> Generator[Progress, None, Draft]:
         """draft: the answerer's cited text; the model is only ever asked when the corpus can support an answer."""
         if not verdict.sufficient:
             return Draft("", (), refused=True)
@@ -391,14 +393,13 @@ class Advisor:
         )
 
 
-def _relay(
-    stream: Generator[Delta, None, Draft], seen: Callable[[Delta], None]
-) -> Generator[Delta, None, Draft]:
-    """Pass a draft stream's deltas on, telling `seen` about each one; return its Draft."""
+def _relay(stream: Generator[Progress, None, Draft], deltas: list[Delta]) -> Generator[Progress, None, Draft]:
+    """Pass a draft stream's events on, keeping its text deltas in `deltas`; return its Draft."""
     try:
         while True:
-            delta = next(stream)
-            seen(delta)
-            yield delta
+            event = next(stream)
+            if isinstance(event, Delta):
+                deltas.append(event)
+            yield event
     except StopIteration as stop:
         return stop.value

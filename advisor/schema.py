@@ -2,7 +2,7 @@
 
 No LangChain, Chroma or Gradio types here. The path of a question, in the order `core.Advisor` runs it:
   Question → (condense) → Retrieval → (read) → Verdict → Draft → Answer,
-streamed to the surfaces as `Delta` events and one `Final`.
+streamed to the surfaces as `Delta` events (and `Thinking` while a reasoning model thinks), then one `Final`.
 """
 
 from __future__ import annotations
@@ -281,13 +281,25 @@ class Delta:
 
 
 @dataclass(frozen=True)
+class Thinking:
+    """The model is thinking: a sign of life for the page ("thinking…"), never the thinking's text.
+
+    `retract` means the answer text streamed so far was thinking too (a reply that closed a `</think>` it
+    never opened, as servers do that put the opening tag in the prompt): a surface clears what it showed.
+    """
+
+    retract: bool = False
+
+
+@dataclass(frozen=True)
 class Final:
     """The finished answer; always the last event of a stream. Its text is authoritative."""
 
     answer: Answer
 
 
-Event = Delta | Final
+Progress = Delta | Thinking  # what a stream yields before its Final
+Event = Delta | Thinking | Final
 
 
 class AnswerStream:
@@ -297,11 +309,17 @@ class AnswerStream:
         self._events = events
         self._answer: Answer | None = None
 
-    def __iter__(self) -> Iterator[str]:
+    def events(self) -> Iterator[Progress]:
+        """Every event before the Final, for surfaces that show "thinking…" as well as the text."""
         for event in self._events:
             if isinstance(event, Final):
                 self._answer = event.answer
             else:
+                yield event
+
+    def __iter__(self) -> Iterator[str]:
+        for event in self.events():
+            if isinstance(event, Delta):
                 yield event.text
 
     @property

@@ -10,15 +10,27 @@ from typing import Any
 import pytest
 
 from advisor.answer import messages
+from advisor.answer.backends import LLMConfig, chat_model_factory
 from advisor.answer.condense import heuristic_standalone, is_follow_up, key_terms, standalone_question
 from advisor.answer.extractive import ExtractiveAnswerer
-from advisor.answer.llm import LLMAnswerer, LLMConfig, LLMError, chat_model_factory, classify
+from advisor.answer.llm import LLMAnswerer, LLMError, classify, message_parts, retry_after
 from advisor.answer.prompts import PromptLibrary
 from advisor.answer.question import prepare_question
 from advisor.config import Settings
 from advisor.core import Advisor
 from advisor.embed.fake import HashEmbedder
-from advisor.schema import Chunk, Deadline, Delta, Draft, Final, Passage, Question, Verdict
+from advisor.schema import (
+    AnswerStream,
+    Chunk,
+    Deadline,
+    Delta,
+    Draft,
+    Final,
+    Passage,
+    Question,
+    Thinking,
+    Verdict,
+)
 
 from .fakes.chat_model import ScriptedChatModel, scripted
 
@@ -44,14 +56,19 @@ def answerer(model: ScriptedChatModel, **kwargs: Any) -> LLMAnswerer:
 
 
 def run(llm: LLMAnswerer, question: str) -> tuple[str, Draft]:
+    """What was streamed (as a surface shows it: a retraction clears it) and the Draft."""
     stream = llm.stream(prepare_question(question, 500), PASSAGES)
     deltas: list[str] = []
     while True:
         try:
-            deltas.append(next(stream).text)
+            event = next(stream)
         except StopIteration as stop:
             assert isinstance(stop.value, Draft)
             return "".join(deltas), stop.value
+        if isinstance(event, Delta):
+            deltas.append(event.text)
+        elif event.retract:
+            deltas.clear()
 
 
 def test_a_cited_answer_keeps_its_citations_renumbered_in_order() -> None:
@@ -145,6 +162,72 @@ def test_the_total_deadline_bounds_a_stalled_model() -> None:
     _, draft = run(answerer(model, timeout_s=0.5), "产业集群是什么？")
     assert time.monotonic() - started < 1.5
     assert draft.fallback == "timeout"
+
+
+def test_thinking_is_never_answer_text_nor_a_citation() -> None:
+    model = scripted("<think>Okay, the user wants passage [4] first.</think>\n\n集群是共生网络[1]。")
+    stream = answerer(model).stream(prepare_question("产业集群是什么？", 500), PASSAGES)
+    events = []
+    with pytest.raises(StopIteration) as stop:
+        while True:
+            events.append(next(stream))
+    draft = stop.value.value
+    assert events[0] == Thinking() and all(isinstance(e, Delta) for e in events[1:])
+    assert draft.text == "集群是共生网络[1]。" and [c.passage for c in draft.citations] == [PASSAGES[0]]
+
+
+def test_a_reply_that_only_closes_its_thinking_has_its_thinking_markers_forgotten() -> None:
+    model = scripted("Okay, the user wants passage [4] and [5] first.\n</think>\n\n集群是共生网络[1]。")
+    streamed, draft = run(answerer(model), "产业集群是什么？")
+    assert streamed.strip() == draft.text == "集群是共生网络[1]。"
+    assert [c.passage for c in draft.citations] == [PASSAGES[0]] and draft.dropped_citations == 0
+
+
+def test_a_model_that_never_stops_thinking_gives_no_answer() -> None:
+    unclosed = "<think>Okay, the user asks [3] and I keep thinking"
+    model = scripted(unclosed, unclosed, unclosed)
+    streamed, draft = run(answerer(model), "产业集群是什么？")
+    assert streamed == "" and draft.fallback == "empty_output" and "Okay" not in draft.text
+
+
+def test_the_answer_stream_yields_only_answer_text() -> None:
+    answer = Final(answer=None)  # type: ignore[arg-type]
+    stream = AnswerStream(iter([Thinking(), Delta("集群"), Thinking(), Delta("[1]"), answer]))
+    assert list(stream) == ["集群", "[1]"]
+
+
+def test_message_parts_keep_reasoning_out_of_the_text() -> None:
+    from langchain_core.messages import AIMessageChunk
+
+    chunk = AIMessageChunk(content="", additional_kwargs={"reasoning_content": "Okay, the user"})
+    assert message_parts(chunk) == ("", True)
+    blocks = AIMessageChunk(
+        content=[{"type": "reasoning", "reasoning": "Okay"}, {"type": "text", "text": "集群[1]"}]
+    )
+    assert message_parts(blocks) == ("集群[1]", True)
+    assert message_parts(AIMessageChunk(content="集群")) == ("集群", False)
+
+
+def test_retry_after_reads_seconds_milliseconds_and_http_dates() -> None:
+    import email.utils
+
+    class Response:
+        def __init__(self, **headers: str) -> None:
+            self.headers = {k.replace("_", "-"): v for k, v in headers.items()}
+
+    class Limited(Exception):
+        status_code = 429
+
+        def __init__(self, **headers: str) -> None:
+            self.response = Response(**headers)
+
+    assert retry_after(Limited(retry_after="1")) == 1.0
+    assert retry_after(Limited(retry_after_ms="1500", retry_after="9")) == 1.5
+    in_5_s = email.utils.formatdate(time.time() + 5, usegmt=True)
+    assert 3.5 < (retry_after(Limited(retry_after=in_5_s)) or 0) <= 5.0
+    assert retry_after(Limited(retry_after=email.utils.formatdate(0, usegmt=True))) == 0.0  # in the past
+    assert retry_after(Limited(retry_after="soon")) is None and retry_after(Limited()) is None
+    assert classify(Limited(retry_after="2")).retry_after == 2.0
 
 
 def test_classify_maps_errors_to_reasons() -> None:

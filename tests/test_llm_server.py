@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -163,6 +165,66 @@ def test_a_slow_trickle_of_tokens_is_cut_at_the_deadline(
     deltas, answer = ask(openai(indexed, server, monkeypatch, llm_timeout_s=1.0), "openai")
     assert time.monotonic() - started < 3.0
     assert deltas and answer.fallback == "timeout"  # streamed text is replaced by the final Answer
+
+
+@pytest.mark.parametrize("backend", ["openai", "ollama"])
+def test_a_429_with_retry_after_is_retried_after_the_servers_wait(
+    indexed: Advisor, server: FakeLLMServer, monkeypatch: pytest.MonkeyPatch, backend: str
+) -> None:
+    server.enqueue(Reply(status=429, headers={"Retry-After": "1"}), GOOD)
+    configured = (openai if backend == "openai" else ollama)(indexed, server, monkeypatch)
+    _, answer = ask(configured, backend)
+    assert answer.backend == backend and answer.fallback is None and len(server.requests) == 2
+    assert server.requests[1].at - server.requests[0].at >= 1.0  # the server's 1 s, not our 0.5 s backoff
+
+
+def test_a_retry_after_past_the_deadline_falls_back_at_once(
+    indexed: Advisor, server: FakeLLMServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server.enqueue(Reply(status=429, headers={"Retry-After": "30"}))
+    started = time.monotonic()
+    _, answer = ask(openai(indexed, server, monkeypatch), "openai")
+    assert time.monotonic() - started < 2.0 and len(server.requests) == 1
+    assert answer.fallback == "rate_limited" and answer.backend == "extractive" and answer.citations
+    assert any("限流" in n for n in answer.notices), answer.notices
+
+
+def _connections_to(port: int) -> int:
+    """Open TCP sockets of this process whose far end is `port` (read from /proc: Linux only)."""
+    inodes = set()
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[len("socket:[") : -1])
+    rows = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    return sum(
+        1 for row in rows if int(row.split()[2].split(":")[1], 16) == port and row.split()[9] in inodes
+    )
+
+
+def _threads() -> int:
+    """Threads of this process, less the fake server's own request handlers."""
+    return sum(1 for t in threading.enumerate() if "process_request" not in t.name)
+
+
+@pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="counts sockets through /proc")
+def test_timed_out_questions_leave_no_thread_or_socket_behind(
+    indexed: Advisor, server: FakeLLMServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The server answers at once and then only sends ": keep-alive" for 30 s, as DeepSeek does while a
+    # request waits: no HTTP read timeout ever fires, so only cancelling the request ends it.
+    server.default = Reply(GOOD, delay_s=30, keepalive=True)
+    openai(indexed, server, monkeypatch, llm_timeout_s=0.4)
+    ask(indexed, "openai")  # the first question starts the event loop's one thread
+    threads = _threads()
+    for _ in range(20):
+        _, answer = ask(indexed, "openai")
+        assert answer.fallback == "timeout" and answer.backend == "extractive"
+    assert _connections_to(server.port) == 0
+    assert _threads() <= threads + 1
 
 
 def test_openai_garbage_output_falls_back(

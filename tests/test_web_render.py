@@ -50,3 +50,17 @@ def test_browser_language() -> None:
     assert browser_lang("zh-CN,zh;q=0.9,en;q=0.8") == "zh"
     assert browser_lang("en-US,en;q=0.9,zh;q=0.8") == "en"
     assert browser_lang(None) == "en"
+
+
+def test_a_thinking_model_shows_a_mark_after_the_text_so_far() -> None:
+    assert (
+        render.partial_markdown("", thinking=True, ui_lang="zh")
+        == '<span class="advisor-thinking">思考中…</span>'
+    )
+    assert render.partial_markdown("Clusters") == "Clusters ▍"
+    html = render.partial_markdown("Clusters <b> [1]", thinking=True, ui_lang="en")
+    assert (
+        html.startswith("Clusters &lt;b&gt; ")
+        and 'class="cite">[1]' in html
+        and html.endswith("Thinking…</span>")
+    )

@@ -1,127 +1,105 @@
-"""LLM answers through LangChain: chat models for the backends, the LCEL chain, retries under one deadline.
+"""LLM answers through LangChain: the LCEL chain, retries under one deadline, thinking kept out of the answer.
 
-The chain is `prompt | chat model | StrOutputParser` (LCEL); the follow-up rewrite is the same chain over the
-condense prompt. Around it: bounded retries with backoff on connection errors, timeouts, HTTP 429/5xx and
-empty or malformed output, all inside one total deadline (`llm_timeout_s`) that nothing waits past — the
-model is read on a worker thread and the caller stops waiting when time is up. Every failure ends in the
-extractive answer (or a refusal) with a reason code; no error text from a server, and never the API key,
-reaches the user.
+The chain is `prompt | chat model` (LCEL); the follow-up rewrite and the eval's judge run the same chain over
+their own prompts. `ModelCaller` runs it:
+- replies are read on the shared event loop (`aio.py`), so a deadline cancels the HTTP request itself;
+- thinking, in its own field or as `<think>…</think>`, becomes a `Thinking` signal and never text
+  (`thinking.py`); thinking counts against the deadline like everything else (`thinking_timeout`);
+- connection errors, timeouts, HTTP 429/5xx and empty or malformed output are retried with backoff, or after
+  the server's Retry-After, all inside one total deadline (`llm_timeout_s`); a Retry-After that would pass
+  the deadline ends the call at once (`rate_limited`).
+Every failure ends in the extractive answer (or a refusal) with a reason code; no error text from a server,
+and never the API key, reaches the user.
 
-LangChain objects stay in this module; `Delta` events and a `Draft` leave it.
+LangChain objects stay in this module and `backends.py`; `Delta`/`Thinking` events and a `Draft` leave it.
 """
 
 from __future__ import annotations
 
-import functools
+import email.utils
 import logging
 import queue
-import threading
 import time
-from collections.abc import Callable, Generator, Iterator, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterator, Callable, Generator, Iterator, Sequence
+from typing import Any
 
-from ..config import LLM_BACKENDS
-from ..schema import Answerer, Citation, Deadline, Delta, Draft, Passage, Question, Turn
+from ..schema import Answerer, Citation, Deadline, Delta, Draft, Passage, Progress, Question, Thinking, Turn
 from . import messages
+from .aio import END, Reply
 from .citations import CitationRewriter, is_grounded, is_refusal, summarise
 from .prompts import PromptLibrary, answer_variables, condense_variables
-
-if TYPE_CHECKING:
-    from ..config import Settings
+from .thinking import ThinkFilter
 
 log = logging.getLogger(__name__)
 
-ChatModelFactory = Callable[[float], Any]  # timeout in seconds → a LangChain chat model
+ChatModelFactory = Callable[[float], Any]  # HTTP timeout in seconds → a LangChain chat model
+REASONING = "reasoning_content"  # where the adapters put a chunk's reasoning (in additional_kwargs)
+_HTTP_TIMEOUT_MARGIN_S = 1.0  # the client's own timeout is a backstop: our deadline decides first
 
 
 class LLMError(Exception):
     """A failed model call, as a reason code (`timeout`, `http_503`, `empty_output`, …); no server text."""
 
-    def __init__(self, reason: str, retryable: bool = True) -> None:
+    def __init__(self, reason: str, retryable: bool = True, retry_after: float | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
         self.retryable = retryable
-
-
-@dataclass(frozen=True)
-class LLMConfig:
-    """What a backend needs; built from Settings at the entry point. The key never appears in repr()."""
-
-    backend: str
-    model: str
-    base_url: str = ""
-    api_key: str | None = None
-    temperature: float = 0.2
-    timeout_s: float = 30.0
-    retries: int = 2
-
-    def __repr__(self) -> str:
-        return f"LLMConfig(backend={self.backend!r}, model={self.model!r}, base_url={self.base_url!r})"
-
-    @classmethod
-    def from_settings(cls, settings: Settings, backend: str) -> LLMConfig:
-        return cls(
-            backend=backend,
-            model=settings.llm_model,
-            base_url=settings.llm_base_url,
-            api_key=settings.api_key,
-            temperature=settings.llm_temperature,
-            timeout_s=settings.llm_timeout_s,
-            retries=settings.llm_retries,
-        )
-
-
-def chat_model_factory(config: LLMConfig) -> ChatModelFactory:
-    """A function timeout → ChatOpenAI / ChatOllama for `config`; raises LLMError("not_configured") early."""
-    if config.backend not in LLM_BACKENDS:
-        raise LLMError("unknown_backend", retryable=False)
-    if not config.model:
-        raise LLMError("not_configured", retryable=False)
-    if config.backend == "openai" and not (config.base_url or config.api_key):
-        raise LLMError("not_configured", retryable=False)
-
-    # Imported here, before any deadline starts: a first import takes seconds, and an import running on the
-    # worker thread would hold import locks that the caller's thread may need.
-    if config.backend == "openai":
-        from langchain_openai import ChatOpenAI
-
-        def make(timeout: float) -> Any:
-            return ChatOpenAI(
-                model=config.model,
-                base_url=config.base_url or None,
-                # Local servers (vLLM, LM Studio) accept any key; the client insists on one.
-                api_key=config.api_key or "not-needed",  # type: ignore[arg-type]
-                temperature=config.temperature,
-                timeout=timeout,
-                max_retries=0,  # retries are ours, under one deadline
-            )
-
-    else:
-        from langchain_ollama import ChatOllama
-
-        def make(timeout: float) -> Any:
-            return ChatOllama(
-                model=config.model,
-                base_url=config.base_url or "http://127.0.0.1:11434",
-                temperature=config.temperature,
-                client_kwargs={"timeout": timeout},
-            )
-
-    return make
+        self.retry_after = retry_after  # seconds the server asked us to wait, when it said
 
 
 def answer_chain(model: Any) -> Any:
-    """LCEL: {"system", "user"} → messages → chat model → text."""
+    """LCEL: {"system", "user"} → messages → chat model → message chunks (text and reasoning kept apart)."""
     from langchain_core.messages import HumanMessage, SystemMessage
-    from langchain_core.output_parsers import StrOutputParser
     from langchain_core.runnables import RunnableLambda
 
     def to_messages(prompt: dict[str, str]) -> list[Any]:
         system = [SystemMessage(prompt["system"])] if prompt["system"] else []
         return [*system, HumanMessage(prompt["user"])]
 
-    return RunnableLambda(to_messages) | model | StrOutputParser()
+    async def ato_messages(prompt: dict[str, str]) -> list[Any]:
+        return to_messages(prompt)  # given, so LangChain does not run the step on an executor thread
+
+    return RunnableLambda(to_messages, afunc=ato_messages) | model
+
+
+def message_parts(message: Any) -> tuple[str, bool]:
+    """(answer text, whether it carried reasoning) of a message chunk; reasoning never becomes text."""
+    reasoning = bool((getattr(message, "additional_kwargs", None) or {}).get(REASONING))
+    content = getattr(message, "content", None)
+    if isinstance(content, str):
+        return content, reasoning
+    if not isinstance(content, list):
+        raise LLMError("malformed_output")
+    texts: list[str] = []
+    for block in content:  # content blocks: text, or the model's reasoning ("reasoning" / "thinking")
+        kind = block.get("type") if isinstance(block, dict) else "text"
+        if kind in ("reasoning", "thinking"):
+            reasoning = True
+        elif kind == "text":
+            texts.append(block if isinstance(block, str) else str(block.get("text", "")))
+    return "".join(texts), reasoning
+
+
+def retry_after(exc: BaseException) -> float | None:
+    """Seconds an error response asked us to wait (retry-after-ms, or Retry-After in seconds or as an HTTP
+    date), or None when it did not say. The response may sit further down the chain: Ollama's client raises
+    its own error from the HTTP one."""
+    seen: BaseException | None = exc
+    while seen is not None and getattr(getattr(seen, "response", None), "headers", None) is None:
+        seen = seen.__cause__ or seen.__context__
+    if seen is None:
+        return None
+    headers = seen.response.headers  # type: ignore[attr-defined]
+    for name, scale in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
+        try:
+            return max(0.0, float(headers.get(name)) / scale)
+        except (TypeError, ValueError):
+            continue
+    try:
+        when = email.utils.parsedate_to_datetime(headers.get("retry-after"))
+    except (TypeError, ValueError, IndexError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
 
 
 def classify(exc: BaseException) -> LLMError:
@@ -134,7 +112,7 @@ def classify(exc: BaseException) -> LLMError:
         status = getattr(seen, "status_code", None)
         if isinstance(status, int) and status >= 400:
             if status == 429 or status >= 500:
-                return LLMError(f"http_{status}")
+                return LLMError(f"http_{status}", retry_after=retry_after(seen))
             return LLMError("auth_error" if status in (401, 403) else f"http_{status}", retryable=False)
         if "Timeout" in name or isinstance(seen, TimeoutError):
             return LLMError("timeout")
@@ -168,38 +146,100 @@ class _Secret:
     __str__ = __repr__
 
 
-_DONE = object()
+class ModelCaller:
+    """One chat model behind bounded retries and a deadline: yields answer text and thinking signals."""
 
+    def __init__(
+        self,
+        backend: str,
+        models: ChatModelFactory,
+        *,
+        retries: int = 2,
+        backoff_s: float = 0.5,
+        secret: str | None = None,
+    ) -> None:
+        self.backend = backend
+        self.models = models
+        self.retries = retries
+        self.backoff_s = backoff_s
+        self._secret = _Secret(secret)  # only ever used to scrub log lines; repr() shows ***
 
-def bounded_stream(make: Callable[[], Iterator[str]], deadline: Deadline) -> Iterator[str]:
-    """Items of `make()` read on a daemon thread; raises LLMError("timeout") when the deadline passes first."""
-    items: queue.Queue[Any] = queue.Queue()
-    stop = threading.Event()
-
-    def pump() -> None:
-        try:
-            for item in make():
-                if stop.is_set():
-                    return
-                items.put(item)
-            items.put(_DONE)
-        except BaseException as exc:  # handed to the caller's thread
-            items.put(exc)
-
-    threading.Thread(target=pump, name="advisor-llm", daemon=True).start()
-    try:
-        while True:
+    def stream(
+        self, prompt: dict[str, str], deadline: Deadline, *, stream: bool = True
+    ) -> Iterator[Progress]:
+        """Events of one reply; retried while no answer text has been shown; raises LLMError when it gives up."""
+        for attempt in range(self.retries + 1):
+            shown = False
             try:
-                item = items.get(timeout=max(deadline.remaining(), 0.001))
-            except queue.Empty:
-                raise LLMError("timeout", retryable=False) from None
-            if item is _DONE:
+                for event in self._attempt(prompt, deadline, stream):
+                    if isinstance(event, Delta):
+                        shown = shown or bool(event.text.strip())
+                    elif event.retract:
+                        shown = False
+                    yield event
+                if not shown:
+                    raise LLMError("empty_output")
                 return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()  # the worker stops at its next item; its own HTTP timeout bounds the rest
+            except Exception as exc:
+                error = classify(exc)
+                log.info(
+                    "%s attempt %d failed: %s (%s: %s)",
+                    self.backend,
+                    attempt + 1,
+                    error.reason,
+                    type(exc).__name__,
+                    redact(str(exc), self._secret.value)[:200],
+                )
+                if attempt == self.retries or shown or not error.retryable:
+                    raise error from None
+                wait = self.backoff_s * 2**attempt if error.retry_after is None else error.retry_after
+                if wait >= deadline.remaining():
+                    if error.reason == "http_429":
+                        raise LLMError("rate_limited", retryable=False) from None
+                    raise error from None
+                time.sleep(wait)
+
+    def text(self, prompt: dict[str, str], deadline: Deadline) -> str:
+        """A whole reply, not streamed, without its thinking."""
+        parts: list[str] = []
+        for event in self.stream(prompt, deadline, stream=False):
+            if isinstance(event, Delta):
+                parts.append(event.text)
+            elif event.retract:
+                parts.clear()
+        return "".join(parts)
+
+    def _attempt(self, prompt: dict[str, str], deadline: Deadline, stream: bool) -> Iterator[Progress]:
+        """One request; when the deadline passes, its task is cancelled and its response closed."""
+        chain = answer_chain(self.models(deadline.remaining() + _HTTP_TIMEOUT_MARGIN_S))
+        reply = Reply(_source(chain, prompt, stream))
+        think = ThinkFilter()
+        try:
+            while True:
+                try:
+                    item = reply.get(deadline.remaining())
+                except queue.Empty:
+                    reason = "thinking_timeout" if think.thinking else "timeout"
+                    raise LLMError(reason, retryable=False) from None
+                if item is END:
+                    break
+                if isinstance(item, BaseException):
+                    raise item
+                yield from think.feed(*message_parts(item))
+            yield from think.finish()
+        finally:
+            reply.cancel()
+
+
+def _source(chain: Any, prompt: dict[str, str], stream: bool) -> Callable[[], AsyncIterator[Any]]:
+    """What the event loop reads: the streamed chunks, or the one message of a plain call."""
+    if stream:
+        return lambda: chain.astream(prompt)
+
+    async def whole() -> AsyncIterator[Any]:
+        yield await chain.ainvoke(prompt)
+
+    return whole
 
 
 class LLMAnswerer:
@@ -218,46 +258,10 @@ class LLMAnswerer:
         secret: str | None = None,
     ) -> None:
         self.backend = backend
-        self.models = models
+        self.model = ModelCaller(backend, models, retries=retries, backoff_s=backoff_s, secret=secret)
         self.fallback = fallback
         self.prompts = prompts
         self.timeout_s = timeout_s
-        self.retries = retries
-        self.backoff_s = backoff_s
-        self._secret = _Secret(secret)  # only ever used to scrub log lines; repr() shows ***
-
-    # --- the model call, with retries -------------------------------------------------------------
-    def _call(self, prompt: dict[str, str], deadline: Deadline, *, stream: bool) -> Iterator[str]:
-        """Deltas of one answer; retried while nothing has been shown yet; raises LLMError when it gives up."""
-        for attempt in range(self.retries + 1):
-            shown = False
-            try:
-                chain = answer_chain(self.models(max(deadline.remaining(), 0.1)))
-                run = functools.partial(_run, chain, prompt, stream)
-                for delta in bounded_stream(run, deadline):
-                    if not isinstance(delta, str):
-                        raise LLMError("malformed_output")
-                    if delta:
-                        shown = shown or bool(delta.strip())
-                        yield delta
-                if not shown:
-                    raise LLMError("empty_output")
-                return
-            except Exception as exc:
-                error = classify(exc)
-                log.info(
-                    "%s attempt %d failed: %s (%s: %s)",
-                    self.backend,
-                    attempt + 1,
-                    error.reason,
-                    type(exc).__name__,
-                    redact(str(exc), self._secret.value)[:200],
-                )
-                wait = self.backoff_s * 2**attempt
-                last = attempt == self.retries or shown or not error.retryable
-                if last or deadline.remaining() <= wait:
-                    raise error from None
-                time.sleep(wait)
 
     # --- follow-up rewriting ----------------------------------------------------------------------
     def rewrite(self, question: Question, history: Sequence[Turn], deadline: Deadline) -> str | None:
@@ -267,7 +271,7 @@ class LLMAnswerer:
         )
         prompt = {"system": "", "user": rendered.text}  # the condense prompt is one self-contained message
         try:
-            return "".join(self._call(prompt, deadline.sub(1 / 3), stream=False))
+            return self.model.text(prompt, deadline.sub(1 / 3))
         except LLMError as exc:
             log.info("%s rewrite failed (%s); using the heuristic", self.backend, exc.reason)
             return None
@@ -275,8 +279,12 @@ class LLMAnswerer:
     # --- answers ----------------------------------------------------------------------------------
     def stream(
         self, question: Question, passages: Sequence[Passage], deadline: Deadline | None = None
-    ) -> Generator[Delta, None, Draft]:
-        """Yield checked text deltas as the model writes; return the Draft (`draft = yield from ...`)."""
+    ) -> Generator[Progress, None, Draft]:
+        """Yield checked text deltas (and thinking signals) as the model writes; return the Draft.
+
+        `passages` are in reading order: their [n] in the prompt follow it. Citations are parsed from the
+        answer text alone, never from the thinking.
+        """
         deadline = deadline or Deadline(self.timeout_s)
         variables = answer_variables(question.text, passages, question.lang)
         system = self.prompts.render("system", question.lang, **variables)
@@ -284,8 +292,13 @@ class LLMAnswerer:
         ref = f"answer.{question.lang}@{_combined_hash(system.ref, user.ref)}"
         rewriter = CitationRewriter(len(passages))
         try:
-            for delta in self._call({"system": system.text, "user": user.text}, deadline, stream=True):
-                out = rewriter.feed(delta)
+            for event in self.model.stream({"system": system.text, "user": user.text}, deadline):
+                if isinstance(event, Thinking):
+                    if event.retract:  # what was rewritten so far was thinking: so were its markers
+                        rewriter = CitationRewriter(len(passages))
+                    yield event
+                    continue
+                out = rewriter.feed(event.text)
                 if out:
                     yield Delta(out)
             tail = rewriter.finish()
@@ -325,17 +338,13 @@ class LLMAnswerer:
         return Draft(draft.text, draft.citations, prompt=ref, dropped_citations=dropped, fallback=reason)
 
 
-def drain(stream: Generator[Delta, None, Draft]) -> Draft:
+def drain(stream: Generator[Progress, None, Draft]) -> Draft:
     """Run a draft stream to its end and return its Draft."""
     while True:
         try:
             next(stream)
         except StopIteration as stop:
             return stop.value
-
-
-def _run(chain: Any, prompt: dict[str, str], stream: bool) -> Iterator[str]:
-    return chain.stream(prompt) if stream else iter([chain.invoke(prompt)])
 
 
 def _combined_hash(*refs: str) -> str:

@@ -52,6 +52,11 @@ LLM_NOT_CONFIGURED = {
 }
 FALLBACK_REASONS = {
     "timeout": {"zh": "超时", "en": "it timed out"},
+    "thinking_timeout": {"zh": "思考时间过长，超时", "en": "it was still thinking when time ran out"},
+    "rate_limited": {
+        "zh": "服务器限流，要求等待的时间超过了时限",
+        "en": "the server is rate-limiting and asked to wait past the time limit",
+    },
     "connection_error": {"zh": "无法连接", "en": "it could not be reached"},
     "auth_error": {"zh": "API 密钥被拒绝", "en": "the API key was rejected"},
     "empty_output": {"zh": "回复为空", "en": "its reply was empty"},

@@ -1,8 +1,9 @@
 """Prompts are files: `advisor/prompts/<name>.<lang>.j2` (package data; `prompts/` at the top of the repository
 points there), rendered strictly, each identified by name and content hash.
 
-Text from documents and users goes into delimited blocks (<passages>, <question>, <history>); anything in it
-that looks like one of those delimiters is neutralised here, before rendering, so no template can forget.
+Text from documents and users goes into delimited blocks (<passages>, <question>, <history>, and the judge's
+<answer>, <claims>, …); anything in it that looks like one of those delimiters is neutralised here, before
+rendering, so no template can forget.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ DEFAULT_PROMPTS_DIR = PROMPTS_DIR
 LANGS: tuple[Lang, ...] = ("zh", "en")
 # Tag-like text that could close or open one of our blocks: <passage ...>, </question>, < / history >, ＜turn＞ …
 _DELIMITER = re.compile(
-    r"[<＜‹]\s*/?\s*(passages?|question|history|turn|system|instructions?)\b([^>＞›]*)[>＞›]?",
+    r"[<＜‹]\s*/?\s*(passages?|translation|question|history|turn|system|instructions?|answer|claims?|ideal|rubric)\b([^>＞›]*)[>＞›]?",
     re.IGNORECASE,
 )
 
@@ -90,7 +91,12 @@ class PromptLibrary:
 
 
 def answer_variables(question: str, passages: Sequence[Passage], lang: Lang) -> dict[str, Any]:
-    """Variables of the system and answer prompts: numbered, neutralised passages and question."""
+    """Variables of the system and answer prompts: numbered, neutralised passages and question.
+
+    `passages` come in reading order (as ranked, or as a reader re-ranked them): [n] follows that order. A
+    passage in another language than the question brings its aligned translation, when the corpus has one,
+    so the model writes from a person's translation instead of making its own.
+    """
     return {
         "question": neutralise(question),
         "passages": [
@@ -99,6 +105,9 @@ def answer_variables(question: str, passages: Sequence[Passage], lang: Lang) -> 
                 "lang": p.chunk.lang,
                 "title": neutralise(p.chunk.title).replace('"', "'"),
                 "text": neutralise(p.chunk.text),
+                "translation": neutralise(p.parallel_text)
+                if p.parallel_text and p.chunk.lang != lang
+                else None,
             }
             for n, p in enumerate(passages, 1)
         ],

@@ -8,6 +8,7 @@ The format (one JSON object per line; blank lines and lines starting with // are
   must_not_say  strings a good answer never contains (an injected phrase, an invented figure)
   withhold      verbatim substrings of the passages that answer the question; for this item those passages
                 (and their translations) are left out of retrieval, so the right answer becomes a refusal
+  ideal         what a good answer says, in words (the LLM judge's rubric compares against it)
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ class Item:
     key_facts: tuple[tuple[str, ...], ...] = ()
     must_not_say: tuple[str, ...] = ()
     withhold: tuple[str, ...] = ()
+    ideal: str = ""
     unknown_sources: tuple[str, ...] = field(default=(), compare=False)
 
     def cross_lingual(self, languages: dict[str, tuple[str, ...]]) -> bool:
@@ -112,6 +114,7 @@ def parse_item(row: Any, where: str) -> Item:
         key_facts=_facts(row, where),
         must_not_say=_strings(row, "must_not_say", where),
         withhold=_strings(row, "withhold", where),
+        ideal=str(row.get("ideal") or ""),
     )
 
 

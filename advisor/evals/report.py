@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .judge import JUDGED_METRICS
+from .judge import LABELS as JUDGED_LABELS
 from .runner import ALL_METRICS, MODES, STAGES
 
 if TYPE_CHECKING:
@@ -90,6 +92,23 @@ def _group_label(group: str) -> str:
         other = "Chinese" if name == "en" else "English"
         return f"{name} questions answered only in {other} documents"
     return name
+
+
+def judged_table(summary: dict[str, Any], judge: str) -> str:
+    """The LLM judge's figures for advisor's answers: overall, then per language and question type."""
+    groups = [g for g in summary.get("hybrid", {}) if g == "all" or g.startswith(("lang:", "type:"))]
+    lines = [
+        f"Judged by `{judge}` (advisor's answers only; 0–3 scores are means, the rest shares of answers).",
+        "",
+        "| group | n | " + " | ".join(JUDGED_LABELS[m] for m in JUDGED_METRICS) + " |",
+        "|" + "---|" * (len(JUDGED_METRICS) + 2),
+    ]
+    for group in groups:
+        row = summary["hybrid"][group]
+        label = "all" if group == "all" else _group_label(group)
+        cells = [label, str(row["n"]), *(_fmt(row.get(m)) for m in JUDGED_METRICS)]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def latency_table(latency: dict[str, Any]) -> str:
@@ -211,6 +230,8 @@ def write_report(
         verdict = "passed" if gate["passed"] else "**FAILED**"
         text += [f"Gate (`{gate['thresholds']}`): {verdict}.", ""]
         text += [f"- {line}" for line in gate["failures"]] + ([""] if gate["failures"] else [])
+    if meta.get("judge"):
+        text += ["## Judged by an LLM", "", judged_table(summary, meta["judge"]), ""]
     if latency:
         text += ["## Latency", "", latency_table(latency), ""]
     text += [f"![{Path(c).stem}]({c})" for c in charts] + ([""] if charts else [])

@@ -25,6 +25,7 @@ from .dataset import Item, withheld_chunks
 if TYPE_CHECKING:
     from ..core import Advisor
     from ..schema import Answer
+    from .judge import Judge
 
 MODES: tuple[Mode, ...] = ("hybrid", "dense", "bm25")
 RETRIEVAL_METRICS = ("hit@1", "recall@5", "mrr")
@@ -146,9 +147,10 @@ def _source(passage: Any) -> dict[str, Any]:
     return {"doc_id": c.doc_id, "lang": c.lang, "location": c.location, "text": c.text[:300]}
 
 
-def item_key(item: Item, backend: str | None, modes: Sequence[str]) -> str:
+def item_key(item: Item, backend: str | None, modes: Sequence[str], judge: str | None = None) -> str:
     """Fingerprint of what a row measured: a resumed run reuses a row only when all of it is unchanged."""
-    spec = json.dumps([item.__dict__, backend, list(modes)], ensure_ascii=False, sort_keys=True, default=str)
+    measured: list[Any] = [item.__dict__, backend, list(modes)] + ([judge] if judge else [])
+    spec = json.dumps(measured, ensure_ascii=False, sort_keys=True, default=str)
     return hashlib.sha1(spec.encode("utf-8")).hexdigest()[:16]
 
 
@@ -160,8 +162,13 @@ def evaluate_item(
     backend: str | None = None,
     languages: dict[str, tuple[str, ...]] | None = None,
     prompt_markers: Sequence[str] = (),
+    judge: Judge | None = None,
 ) -> dict[str, Any]:
-    """One golden item → one result row: the item, then for each retrieval mode the answer and its metrics."""
+    """One golden item → one result row: the item, then for each retrieval mode the answer and its metrics.
+
+    With a `judge`, advisor's own answer (not the baselines') also gets the judged metrics and the judge's
+    raw verdicts (`judge`).
+    """
     extra: dict[str, Any] = {"backend": backend} if backend else {}
     exclude = withheld_chunks(item, advisor.index.chunks()) if item.withhold else frozenset()
     results: dict[str, Any] = {}
@@ -172,9 +179,13 @@ def evaluate_item(
             results[mode] = rejected_result(item, exc)
         else:
             results[mode] = answer_result(answer, item, prompt_markers)
+            if judge is not None and mode == "hybrid":
+                judged = judge(item, answer)
+                results[mode]["metrics"].update(judged["metrics"])
+                results[mode]["judge"] = judged["verdicts"]
     return {
         "id": item.id,
-        "key": item_key(item, backend, modes),
+        "key": item_key(item, backend, modes, judge.name if judge else None),
         "lang": item.lang,
         "type": item.type,
         "answerable": item.answerable,
@@ -211,6 +222,7 @@ def run_eval(
     resume: bool = False,
     prompt_markers: Sequence[str] = (),
     on_row: Callable[[dict[str, Any], bool], None] | None = None,
+    judge: Judge | None = None,
 ) -> list[dict[str, Any]]:
     """Evaluate every item, appending each row to `rows_path` as soon as it is done; returns rows in item order.
 
@@ -223,7 +235,7 @@ def run_eval(
     rows: list[dict[str, Any]] = []
     with rows_path.open("w", encoding="utf-8") as handle:
         for item in items:
-            key = item_key(item, backend, modes)
+            key = item_key(item, backend, modes, judge.name if judge else None)
             reused = key in done
             row = (
                 done[key]
@@ -235,6 +247,7 @@ def run_eval(
                     backend=backend,
                     languages=languages,
                     prompt_markers=prompt_markers,
+                    judge=judge,
                 )
             )
             handle.write(json.dumps(row, ensure_ascii=False) + "\n")

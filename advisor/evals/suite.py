@@ -18,11 +18,13 @@ from . import answer_metrics
 from .charts import write_charts
 from .dataset import load_dataset, resolve_sources
 from .gate import GateResult, check, load_thresholds
-from .report import metric_counts, summary_text, write_report, write_split_index
+from .judge import JUDGED_METRICS
+from .report import judged_table, metric_counts, summary_text, write_report, write_split_index
 from .runner import ALL_METRICS, MODES, flatten, latency, run_eval, summarize
 
 if TYPE_CHECKING:
     from ..core import Advisor
+    from .judge import Judge
 
 ROWS_FILE = "rows.jsonl"
 
@@ -52,6 +54,7 @@ def run_suite(
     gate: Path | None = None,
     progress: Callable[[int], Callable[[dict[str, Any], bool], None]] | None = None,
     command: str = "",
+    judge: Judge | None = None,
 ) -> SuiteResult:
     """Evaluate `dataset` into `out`; `progress(total)` returns the per-row callback (a progress bar).
 
@@ -86,9 +89,10 @@ def run_suite(
         resume=resume,
         prompt_markers=answer_metrics.prompt_markers(advisor.settings.prompts_dir),
         on_row=on_row,
+        judge=judge,
     )
     flat = flatten(rows)
-    summary = summarize(flat, ALL_METRICS)
+    summary = summarize(flat, ALL_METRICS + (JUDGED_METRICS if judge else ()))
     lat = latency(rows)
     counts = metric_counts(flat)
     verdict = check(thresholds, summary, lat) if thresholds is not None else None
@@ -103,6 +107,7 @@ def run_suite(
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "command": command or f"advisor eval --dataset {dataset} --out {out}",
         "warnings": notes,
+        **({"judge": judge.name} if judge else {}),
     }
     charts = write_charts(out, summary, rows)
     write_report(
@@ -115,9 +120,8 @@ def run_suite(
         charts=charts,
         gate=verdict.to_dict(gate) if verdict is not None and gate is not None else None,
     )
-    return SuiteResult(
-        summary, lat, rows, summary_text(summary, counts, lat), notes, verdict, reused, seconds
-    )
+    table = summary_text(summary, counts, lat) + (f"\n\n{judged_table(summary, judge.name)}" if judge else "")
+    return SuiteResult(summary, lat, rows, table, notes, verdict, reused, seconds)
 
 
 @dataclass(frozen=True)
@@ -139,6 +143,7 @@ def run_splits(
     resume: bool = False,
     progress: Callable[[int], Callable[[dict[str, Any], bool], None]] | None = None,
     command: str = "",
+    judge: Judge | None = None,
 ) -> dict[str, SuiteResult]:
     """Evaluate each split into `out/<name>/` and write `out/report.md` with the splits side by side.
 
@@ -157,6 +162,7 @@ def run_splits(
             gate=only.gate,
             progress=progress,
             command=command,
+            judge=judge,
         )
         return {only.name: result}
     results: dict[str, SuiteResult] = {}
@@ -171,6 +177,7 @@ def run_splits(
             gate=split.gate,
             progress=progress,
             command=command,
+            judge=judge,
         )
     write_split_index(out, [(s.name, s.dataset, results[s.name]) for s in splits], command)
     return results

@@ -16,7 +16,7 @@ import gradio as gr
 from ..answer.question import QuestionError
 from ..documents import ALLOWED_SUFFIXES, DocumentLibrary, UploadError
 from ..feedback import FeedbackStore
-from ..schema import Answer
+from ..schema import Answer, Delta, Thinking
 from . import render
 from .i18n import EXAMPLES, LANG_CHOICES, browser_lang, t
 
@@ -76,9 +76,13 @@ def build_app(advisor: Advisor, library: DocumentLibrary, feedback: FeedbackStor
         text = ""
         stream = advisor.stream(question, history=[(q, a) for q, a in turns])
         try:
-            for delta in stream:
-                text += delta
-                messages[-1] = {"role": "assistant", "content": render.partial_markdown(text)}
+            for event in stream.events():
+                if isinstance(event, Delta):
+                    text += event.text
+                elif event.retract:  # it closed a </think> it never opened: what was shown was thinking
+                    text = ""
+                content = render.partial_markdown(text, thinking=isinstance(event, Thinking), ui_lang=lang)
+                messages[-1] = {"role": "assistant", "content": content}
                 yield "", messages, messages, turns, answers, gr.update()
             answer = stream.answer
         except QuestionError as exc:

@@ -75,6 +75,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "stage_indexing": {"zh": "建立索引", "en": "Indexing"},
     "timing": {"zh": "{backend} · {ms:.0f} 毫秒", "en": "{backend} · {ms:.0f} ms"},
     "error": {"zh": "无法回答：{reason}", "en": "Cannot answer: {reason}"},
+    "thinking": {"zh": "思考中…", "en": "Thinking…"},
 }
 
 EXAMPLES: dict[str, list[str]] = {

@@ -36,9 +36,12 @@ def answer_markdown(answer: Answer, ui_lang: str) -> str:
     return "\n\n".join(parts)
 
 
-def partial_markdown(text: str) -> str:
-    """A streamed, unfinished answer."""
-    return _markers_to_html(escape_markdown(text).replace("\n", "  \n")) + " ▍"
+def partial_markdown(text: str, *, thinking: bool = False, ui_lang: str = "en") -> str:
+    """A streamed, unfinished answer: the text so far and a cursor, or a "thinking…" mark while the model
+    thinks (never what it thinks)."""
+    body = _markers_to_html(escape_markdown(text).replace("\n", "  \n"))
+    mark = f'<span class="advisor-thinking">{t(ui_lang, "thinking")}</span>' if thinking else "▍"
+    return f"{body} {mark}" if body else mark
 
 
 def _passage_html(passage: Passage, label: str, ui_lang: str, element_id: str, open_: bool) -> str:
