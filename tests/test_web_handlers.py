@@ -23,21 +23,15 @@ def run(updates: Any) -> list[dict[str, Any]]:
     return list(updates)
 
 
-def value(update: Any) -> Any:
-    return update["value"] if isinstance(update, dict) else update
-
-
-def test_an_answer_streams_without_rating_buttons_then_shows_clean_text_and_sources() -> None:
+def test_an_answer_streams_without_a_placeholder_then_shows_clean_text_and_sources() -> None:
     core = FakeCore(pieces=3)
     core.enqueue(answer())
     steps = run(chat.ask(core, "What do clusters share?", chat.Conversation(), "en"))
-    assert steps[0]["chatbot"]["value"] == [{"role": "user", "content": "What do clusters share?"}]
-    streaming = [s["chatbot"] for s in steps[:-1]]
-    assert all(update["feedback_options"] == () for update in streaming)  # no 👍/👎 on a half answer
-    assert streaming[-1]["value"][-1]["content"].endswith(" ▍")
+    # No "▍" placeholder reply (it carried 👍/👎 that did nothing): only the question, then the answer.
+    assert steps[0]["chatbot"] == [{"role": "user", "content": "What do clusters share?"}]
+    assert all(s["chatbot"][-1]["content"].endswith(" ▍") for s in steps[1:-1])
     final = steps[-1]
-    assert final["chatbot"]["feedback_options"] == chat.FEEDBACK
-    shown = final["chatbot"]["value"][-1]["content"]
+    shown = final["chatbot"][-1]["content"]
     assert shown == "Clusters share suppliers.[1]\n\nSources\n[1] Cluster basics — corpus/doc.md:3-4"
     conversation = final["conversation"]
     assert conversation.turns == (("What do clusters share?", "Clusters share suppliers.[1]"),)
@@ -51,7 +45,7 @@ def test_a_question_the_core_refuses_leaves_no_bubble_and_no_rating_buttons() ->
     with pytest.raises(gr.Error, match="Please enter a question"):
         for step in chat.ask(core, "？？？", chat.Conversation(), "en"):
             steps.append(step)
-    assert steps[-1]["chatbot"]["value"] == [] and steps[-1]["box"] == "？？？"
+    assert steps[-1]["chatbot"] == [] and steps[-1]["box"] == "？？？"
 
 
 def test_new_chat_really_resets_and_the_next_question_has_no_history() -> None:
@@ -59,7 +53,7 @@ def test_new_chat_really_resets_and_the_next_question_has_no_history() -> None:
     core.enqueue(answer(), answer())
     first = run(chat.ask(core, "What about Paris?", chat.Conversation(), "en"))[-1]["conversation"]
     reset = chat.new_chat("en")
-    assert value(reset["chatbot"]) == [] and reset["conversation"] == chat.Conversation()
+    assert reset["chatbot"] == [] and reset["conversation"] == chat.Conversation()
     assert reset["sources"] == chat.render.sources_html(None, "en")
     run(chat.ask(core, "and its suppliers?", reset["conversation"], "en"))
     assert first.turns and core.calls[-1] == ("and its suppliers?", ())

@@ -77,7 +77,7 @@ def build_app(
     limiter = RateLimiter(settings.feedback_per_minute)
     temp_dir = settings.web_temp_dir
     with gr.Blocks(
-        title="advisor — 产业战略顾问 / Industrial Strategy Advisor", delete_cache=(900, 900)
+        title="advisor — 产业战略顾问 / Industrial Strategy Advisor", delete_cache=(600, 600)
     ) as demo:
         c = build_layout(settings, "zh", extra_tabs)
         chat_out = ["box", "chatbot", "conversation", "sources"]

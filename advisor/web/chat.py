@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 import gradio as gr
 
@@ -41,9 +41,13 @@ class Conversation:
         return self.answers.get(len(self.messages) - 1) if self.messages else None
 
 
-def chat_update(messages: Sequence[dict[str, str]], *, streaming: bool = False) -> Any:
-    """The chatbot's new value; 👍/👎 are offered only under finished answers, never on a half-written one."""
-    return gr.update(value=list(messages), feedback_options=() if streaming else FEEDBACK)
+def chat_update(messages: Sequence[dict[str, str]]) -> list[dict[str, str]]:
+    """The chatbot's new value: a plain list, which is also what an API client of /ask receives.
+
+    No placeholder reply is added while the answer is prepared (Gradio shows its own pending dots, without
+    👍/👎); a reply that is still being written ends with ▍, and the stylesheet hides its buttons.
+    """
+    return list(messages)
 
 
 def ask(
@@ -55,9 +59,12 @@ def ask(
     box, with the reason as an error that the page and API clients both see.
     """
     question = (question or "").strip()
+    if not question:  # Enter on an empty box: nothing to do
+        yield {}
+        return
     before = conversation.messages
     messages = [*before, {"role": "user", "content": render.chat_text(question)}]
-    yield {"box": "", "chatbot": chat_update(messages, streaming=True)}
+    yield {"box": "", "chatbot": chat_update(messages)}
     history = () if fresh else conversation.turns[-HISTORY_TURNS:]
     stream = core.stream(question, history=history)
     text = ""
@@ -65,7 +72,7 @@ def ask(
         for delta in stream:
             text += delta
             shown = [*messages, {"role": "assistant", "content": render.partial_text(text)}]
-            yield {"box": "", "chatbot": chat_update(shown, streaming=True)}
+            yield {"box": "", "chatbot": chat_update(shown)}
         answer = stream.answer
     except QuestionError as exc:
         yield {"box": question, "chatbot": chat_update(before)}

@@ -15,7 +15,6 @@ from typing import Any
 import gradio as gr
 
 from ..config import Settings
-from ..documents import ALLOWED_SUFFIXES
 from ..i18n import EXAMPLES, LANG_CHOICES, t
 from . import render
 from .chat import FEEDBACK, Conversation
@@ -148,8 +147,7 @@ def build_layout(settings: Settings, lang: str = "zh", extra_tabs: Sequence[Extr
                 files = gr.File(
                     label=t(lang, "upload_label"),
                     file_count="multiple",
-                    file_types=list(ALLOWED_SUFFIXES),
-                    type="filepath",
+                    type="filepath",  # no file_types: Gradio would refuse in English and keep the file
                     elem_id="upload",
                 )
                 upload_button = gr.Button(t(lang, "upload_button"), variant="primary", elem_id="upload-btn")
