@@ -153,13 +153,9 @@ def test_new_chat_clears_the_conversation_and_the_sources(browser: Any, live_ser
 def test_an_example_clicked_after_a_turn_starts_afresh(browser: Any, live_server: LiveServer) -> None:
     page, _ = open_page(browser, live_server, "en-US")
     ask(page, "What does Paris do for its industrial clusters?")
-    before = page.locator("#chat .bot").count()
+    before = page.locator(BOT).count()
     page.locator("#examples button", has_text="What is an industrial ecosystem?").click()
-    page.wait_for_function("n => document.querySelectorAll('#chat .bot').length > n", arg=before)
-    page.wait_for_function(
-        "() => !document.querySelector('#chat .bot:last-of-type')?.innerText.includes('▍')"
-    )
-    text = page.locator("#chat .bot").last.inner_text()
+    text = wait_for_reply(page, before).inner_text()
     assert not text.strip().startswith("⚠") and "[1]" in text and "Paris" not in text
 
 
