@@ -126,11 +126,26 @@ def setup() -> None:
 def ingest(
     paths: Annotated[
         list[Path] | None,
-        typer.Argument(help="Extra .md/.txt files or folders to index (remembered for later runs)."),
+        typer.Argument(
+            help="Extra .md, .txt, .pdf, .docx or .html files, or folders of them, to index (remembered for later runs)."
+        ),
     ] = None,
 ) -> None:
-    """Build or update the index from corpus/ plus extra files. Unchanged text is never embedded again."""
+    """Build or update the index from corpus/ plus extra files. Unchanged text is never embedded again.
+
+    A file named here that cannot be read is an error (exit 2), with the same limits and messages as an upload
+    on the web page; inside a named folder, such a file is skipped and reported.
+    """
+    from .ingest.convert import Limits
+    from .ingest.load import LoadError, load_file
+
     settings = _settings()
+    named = [p for p in paths or [] if p.is_file()]
+    for path in named:
+        try:
+            load_file(path, limits=Limits.for_upload_mb(settings.max_upload_mb))
+        except (LoadError, OSError) as exc:
+            _fail(str(exc) if isinstance(exc, LoadError) else f"{path}: {exc.strerror or exc}")
     advisor = _advisor(settings)
     try:
         with _progress_bars() as progress:
@@ -139,6 +154,9 @@ def ingest(
         _fail(f"{exc}. Check the path and try again.")
         return
     _print_failures(report.failed)
+    refused = [line for line in report.failed for p in named if line.startswith(f"{p.name}:")]
+    if refused:
+        _fail(f"not indexed: {refused[0]}")
     for synced in report.synced:
         typer.echo(
             f"{synced.collection}: {synced.added} added, {synced.updated} updated, "
@@ -251,11 +269,13 @@ def _render(answer: Answer, console: Any = None) -> None:
     from rich.markup import escape
     from rich.panel import Panel
 
+    from .i18n import t
+
     console = console or Console()
     for notice in answer.notices:
         console.print(f"[yellow]ⓘ {escape(notice)}[/yellow]")
     if answer.standalone_question:
-        label = "按此检索" if answer.lang == "zh" else "searched as"
+        label = t(answer.lang, "searched_as")
         console.print(f"[dim]↳ {label}: {escape(answer.standalone_question)}[/dim]")
     style = "yellow" if answer.refused else "green"
     console.print(
@@ -268,14 +288,13 @@ def _render(answer: Answer, console: Any = None) -> None:
             subtitle_align="right",
         )
     )
-    zh = answer.lang == "zh"
     if answer.refused:
         if answer.passages:
-            console.print("[bold]" + ("相关阅读" if zh else "Related reading") + "[/bold]")
+            console.print(f"[bold]{t(answer.lang, 'related')}[/bold]")
             for p in answer.passages[:3]:
                 console.print(f"  • {escape(p.chunk.title)} — [dim]{escape(p.chunk.location)}[/dim]")
         return
-    console.print("[bold]" + ("出处" if zh else "Sources") + "[/bold]")
+    console.print(f"[bold]{t(answer.lang, 'sources')}[/bold]")
     for c in answer.citations:
         chunk = c.passage.chunk
         console.print(

@@ -79,7 +79,21 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = Field(default=7860, ge=1, le=65535)
-    max_upload_mb: int = Field(default=20, ge=1, le=500)
+    max_upload_mb: int = Field(
+        default=20, ge=1, le=500, description="Largest file, and most extracted text, one upload may have."
+    )
+    upload_max_passages: int = Field(
+        default=2000,
+        ge=1,
+        le=1_000_000,
+        description="Work cap per upload: more passages than this are refused before embedding (~4 min at 2,000).",
+    )
+    feedback_per_minute: int = Field(
+        default=20,
+        ge=1,
+        le=10_000,
+        description="Ratings one client may send per minute (page and /feedback).",
+    )
     web_concurrency: int = Field(
         default=4, ge=1, le=64, description="Questions answered at once by the web page."
     )
@@ -123,6 +137,11 @@ class Settings(BaseSettings):
     @property
     def uploads_dir(self) -> Path:
         return self.home / "uploads"
+
+    @property
+    def web_temp_dir(self) -> Path:
+        """Where the web server receives files (GRADIO_TEMP_DIR): under HOME, emptied at every start."""
+        return self.home / "web-tmp"
 
     @property
     def feedback_path(self) -> Path:

@@ -1,4 +1,8 @@
-"""Thumbs up/down on answers, kept in SQLite under ADVISOR_HOME for the corpus owner to review."""
+"""Thumbs up/down on answers, kept in SQLite under ADVISOR_HOME for the corpus owner to review.
+
+Anyone who can reach the page can rate, so ratings are capped in size (`check_payload`) and in rate per
+client (`RateLimiter`).
+"""
 
 from __future__ import annotations
 
@@ -6,11 +10,14 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections import OrderedDict, deque
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
+
+from .i18n import LocalizedError
 
 Rating = Literal["up", "down"]
 _SCHEMA = """
@@ -28,6 +35,58 @@ CREATE TABLE IF NOT EXISTS feedback (
 )
 """
 MAX_TEXT = 20_000  # a stored field is cut here: feedback is for review, not an archive
+MAX_QUESTION = 5_000  # longer than any question the page accepts
+MAX_CITATIONS_JSON = 100_000
+
+
+class FeedbackError(LocalizedError):
+    """Feedback that was refused (bad rating, too large, too frequent); says why in either language."""
+
+
+def check_payload(rating: str, question: str, answer: str, citations_json: str) -> list[dict[str, Any]]:
+    """The citations of an API rating, once every field is within its cap; FeedbackError otherwise."""
+    if rating not in ("up", "down"):
+        raise FeedbackError("feedback_rating")
+    if not question.strip():
+        raise FeedbackError("feedback_question")
+    for value, limit in ((question, MAX_QUESTION), (answer, MAX_TEXT), (citations_json, MAX_CITATIONS_JSON)):
+        if len(value) > limit:
+            raise FeedbackError("feedback_too_large", limit=limit)
+    try:
+        cited = json.loads(citations_json or "[]")
+    except ValueError:
+        raise FeedbackError("feedback_citations") from None
+    if not isinstance(cited, list) or not all(isinstance(c, dict) for c in cited):
+        raise FeedbackError("feedback_citations")
+    return cited
+
+
+class RateLimiter:
+    """At most `per_minute` events per client in any 60 s; remembers at most `max_clients` recent clients."""
+
+    def __init__(
+        self, per_minute: int, max_clients: int = 10_000, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.per_minute = per_minute
+        self.max_clients = max_clients
+        self.clock = clock
+        self._seen: OrderedDict[str, deque[float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def wait_s(self, client: str) -> float:
+        """0 when `client` may go ahead now (and counts the event), else the seconds until it may."""
+        now = self.clock()
+        with self._lock:
+            events = self._seen.pop(client, None) or deque()
+            while events and now - events[0] >= 60.0:
+                events.popleft()
+            self._seen[client] = events
+            while len(self._seen) > self.max_clients:
+                self._seen.popitem(last=False)
+            if len(events) >= self.per_minute:
+                return 60.0 - (now - events[0])
+            events.append(now)
+            return 0.0
 
 
 @dataclass(frozen=True)
@@ -77,11 +136,11 @@ class FeedbackStore:
         refused: bool = False,
         comment: str = "",
     ) -> int:
-        """Store one rating; returns its id. ValueError for a rating other than 'up' or 'down'."""
+        """Store one rating; returns its id. FeedbackError for a rating other than 'up' or 'down'."""
         if rating not in ("up", "down"):
-            raise ValueError(f"rating must be 'up' or 'down', got {rating!r}")
+            raise FeedbackError("feedback_rating")
         if not question.strip():
-            raise ValueError("feedback needs the question it is about")
+            raise FeedbackError("feedback_question")
         row = (
             time.time(),
             rating,

@@ -104,3 +104,18 @@ def test_ingest_reports_what_changed(isolated_home: Path, tmp_path: Path) -> Non
     assert " 0 added, 0 updated" in second.stdout
     missing = run("ingest", str(tmp_path / "nope"), home=isolated_home)
     assert missing.returncode == 2 and "not found" in missing.stderr
+
+
+def test_a_named_file_that_cannot_be_ingested_is_an_error(isolated_home: Path, tmp_path: Path) -> None:
+    bomb = tmp_path / "report.docx"
+    import zipfile
+
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("word/document.xml", b"<w:document>" + b" " * 30_000_000 + b"</w:document>")
+    out = run("ingest", str(bomb), home=isolated_home)
+    assert out.returncode == 2 and "report.docx: the Word file unpacks to more than" in out.stderr
+    tool = tmp_path / "tool.exe"
+    tool.write_bytes(b"MZ")
+    out = run("ingest", str(tool), home=isolated_home)
+    assert out.returncode == 2 and "tool.exe: unsupported file type .exe" in out.stderr
+    assert "Traceback" not in out.stderr and not (isolated_home / "index" / "sources.json").exists()

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 
 import pytest
 
 from advisor.config import Settings
 from advisor.core import Advisor
-from advisor.documents import DocumentLibrary, UploadError, display_name
+from advisor.documents import ChangeQueue, DocumentLibrary, Step, UploadError, display_name
 from advisor.embed.fake import HashEmbedder
 
 
 @pytest.fixture
 def library(isolated_home: Path, corpus_copy: Path) -> DocumentLibrary:
-    advisor = Advisor(Settings(home=isolated_home, corpus_dir=corpus_copy, max_upload_mb=1), [HashEmbedder()])
+    settings = Settings(home=isolated_home, corpus_dir=corpus_copy, max_upload_mb=1, upload_max_passages=40)
+    advisor = Advisor(settings, [HashEmbedder()])
     advisor.ingest()
     return DocumentLibrary(advisor)
 
@@ -142,3 +145,88 @@ def test_remove_deletes_uploads_only(library: DocumentLibrary, tmp_path: Path) -
         library.remove("cluster-vs-agglomeration")
     with pytest.raises(UploadError, match="no uploaded document"):
         library.remove("../../etc/passwd")
+
+
+def test_the_same_file_twice_is_refused_by_content_not_listed_as_an_empty_row(
+    library: DocumentLibrary, tmp_path: Path
+) -> None:
+    src = tmp_path / "kiln.md"
+    src.write_text(
+        "Kiln notes\n\nThe ceramic park shares one kiln among its glaze makers.\n", encoding="utf-8"
+    )
+    library.add(src, "kiln.md")
+    before = _state(library)
+    with pytest.raises(UploadError) as caught:
+        library.add(src, "kiln-copy.md")
+    assert caught.value.key == "err_duplicate" and "Kiln notes" in caught.value.message("en")
+    assert "已在索引中" in caught.value.message("zh")
+    assert _state(library) == before and all(r.chunks > 0 for r in library.documents() if r.removable)
+
+
+def test_a_corpus_document_uploaded_again_adds_nothing_and_says_so(
+    library: DocumentLibrary, corpus_copy: Path, tmp_path: Path
+) -> None:
+    before = _state(library)
+    with pytest.raises(UploadError) as caught:
+        library.add(corpus_copy / "cluster-vs-agglomeration.md", "cluster.md")
+    assert caught.value.key == "err_duplicate" and "產業集群和產業集聚的區別" in caught.value.message("en")
+    assert _state(library) == before  # the corpus document keeps its passages
+
+
+def test_stored_copies_are_private(library: DocumentLibrary, tmp_path: Path) -> None:
+    src = tmp_path / "n.txt"
+    src.write_text("Port notes\n\nThe port cluster shares a customs broker.\n", encoding="utf-8")
+    result = library.add(src, "n.txt")
+    assert (library.uploads_dir / f"{result.doc_id}.md").stat().st_mode & 0o777 == 0o600
+    assert library.uploads_dir.stat().st_mode & 0o777 == 0o700
+
+
+def test_an_upload_over_the_passage_cap_is_refused_before_embedding(
+    library: DocumentLibrary, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    src = tmp_path / "long.txt"
+    src.write_text(
+        "\n\n".join(f"Paragraph {i} about the shared kiln number {i} in the park." for i in range(400)),
+        encoding="utf-8",
+    )
+    monkeypatch.setattr(library.writer, "ingest", lambda **_: pytest.fail("embedding started"))
+    before = _state(library)
+    with pytest.raises(UploadError, match="one upload may add at most 40") as caught:
+        library.add(src, "long.txt")
+    assert "ADVISOR_UPLOAD_MAX_PASSAGES" in caught.value.message("zh")
+    assert _state(library) == before
+
+
+def test_rows_name_corpus_files_and_carry_date_and_size(library: DocumentLibrary, tmp_path: Path) -> None:
+    src = tmp_path / "n.txt"
+    src.write_text("Port notes\n\nThe port cluster shares a customs broker.\n", encoding="utf-8")
+    steps: list[Step] = []
+    result = library.add(src, "n.txt", report=steps.append)
+    rows = {r.doc_id: r for r in library.documents()}
+    corpus = rows["cluster-vs-agglomeration"]
+    assert corpus.source_file == "corpus/cluster-vs-agglomeration.md" and corpus.date == "2025-09-16"
+    assert corpus.size_bytes and corpus.size_bytes > 1000 and not corpus.removable
+    upload = rows[result.doc_id]
+    assert (
+        upload.source_file == "n.txt" and len(upload.date) == 10 and upload.size_bytes == src.stat().st_size
+    )
+    assert [s.stage for s in steps][:2] == ["reading", "indexing"] and steps[1].total >= 1
+
+
+def test_changes_queue_and_a_waiter_hears_its_place() -> None:
+    queue = ChangeQueue()
+    heard: list[int] = []
+    inside = threading.Event()
+
+    def first() -> None:
+        with queue.turn():
+            inside.set()
+            time.sleep(0.3)
+
+    thread = threading.Thread(target=first)
+    thread.start()
+    inside.wait()
+    with queue.turn(heard.append):
+        pass
+    thread.join()
+    assert heard and heard[0] == 1

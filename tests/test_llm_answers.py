@@ -266,6 +266,17 @@ def test_short_or_anaphoric_questions_are_follow_ups() -> None:
     assert not is_follow_up(q("How can a park operator tell an agglomeration from a real cluster?"))
 
 
+def test_a_short_question_is_a_follow_up_only_when_it_refers_back() -> None:
+    assert not is_follow_up(q("What is an industrial ecosystem?"))  # short, but complete
+    assert not is_follow_up(q("什么是资源循环型产业生态？"))
+    assert is_follow_up(q("为什么？")) and is_follow_up(q("How so?")) and is_follow_up(q("小企业呢？"))
+    history = [("What does Paris do for its clusters?", "...")]
+    assert (
+        heuristic_standalone(q("What is an industrial ecosystem?"), history)
+        == "What is an industrial ecosystem?"
+    )
+
+
 def test_the_heuristic_puts_the_previous_questions_key_terms_first() -> None:
     history = [("产业集群有哪几种类型？", "有两种[1]。")]
     rewritten = heuristic_standalone(q("那第二种呢？"), history)

@@ -1,36 +1,51 @@
-"""What the page renders from an Answer: escaped text, [n] badges, the refusal look, the sources panel."""
+"""What the page renders from an Answer: clean chat text (as copied), the escaped sources panel, the table."""
 
 from __future__ import annotations
 
+from advisor.documents import DocumentRow
+from advisor.i18n import t
 from advisor.schema import Answer, Chunk, Citation, Passage
 from advisor.web import render
-from advisor.web.i18n import browser_lang, t
 
 
-def _passage(text: str, parallel: str | None = None) -> Passage:
-    chunk = Chunk("c1", "doc", "<b>Title</b>", "en", text, 0, "corpus/doc.md", 3, 4)
+def _passage(text: str, parallel: str | None = None, title: str = "<b>Title</b>") -> Passage:
+    chunk = Chunk("c1", "doc", title, "en", text, 0, "corpus/doc.md", 3, 4)
     return Passage(chunk, 0.9, parallel)
 
 
-def _answer(refused: bool = False) -> Answer:
+def _answer(refused: bool = False, lang: str = "en", notices: tuple[str, ...] = ("note <i>",)) -> Answer:
     passage = _passage("<script>alert(1)</script> clusters", "集群")
     return Answer(
         "q",
-        "en",
-        "Clusters *matter* <img src=x>.[1]",
+        lang,  # type: ignore[arg-type]
+        "Clusters (and parks) *matter* <img src=x>.[1]",
         refused,
         "extractive",
         () if refused else (Citation(1, passage),),
         (passage,),
         {"total": 12.0},
-        notices=("note <i>",),
+        notices=notices,
     )
 
 
-def test_answer_text_is_escaped_and_markers_become_badges() -> None:
-    md = render.answer_markdown(_answer(), "en")
-    assert "<img" not in md and "&lt;img" in md and "\\*matter\\*" in md
-    assert '<sup class="cite">[1]</sup>' in md and "note &lt;i&gt;" in md
+def test_chat_text_is_clean_text_with_markers_and_sources_beneath() -> None:
+    text = render.answer_text(_answer(notices=("The question was too long (1000 characters).",)))
+    assert "<sup" not in text and "\\" not in text and "cite" not in text
+    assert "(1000 characters)" in text and "(and parks) *matter*" in text and "[1]" in text
+    assert text.splitlines()[-2:] == ["Sources", "[1] &lt;b>Title&lt;/b> — corpus/doc.md:3-4"]
+
+
+def test_chat_text_cannot_open_a_tag_or_an_entity() -> None:
+    text = render.answer_text(_answer())
+    assert "<img" not in text and "&lt;img src=x>" in text and "note &lt;i>" in text
+    assert render.chat_text("R&D, a < b, &amp;") == "R&D, a < b, &amp;amp;"
+
+
+def test_a_refusal_heading_is_in_the_answers_language_not_the_interface_language() -> None:
+    zh = render.answer_text(_answer(refused=True, lang="zh", notices=()))
+    assert zh.startswith(f"⚠ {t('zh', 'not_covered')}") and t("zh", "related") in zh
+    en = render.answer_text(_answer(refused=True, lang="en", notices=()))
+    assert en.startswith(f"⚠ {t('en', 'not_covered')}")
 
 
 def test_sources_panel_escapes_and_shows_parallel_text() -> None:
@@ -39,28 +54,34 @@ def test_sources_panel_escapes_and_shows_parallel_text() -> None:
     assert 'id="src-1"' in panel and "集群" in panel and "corpus/doc.md:3-4" in panel
 
 
-def test_refusal_has_its_own_look_and_related_reading() -> None:
-    answer = _answer(refused=True)
-    assert 'class="advisor-refusal"' in render.answer_markdown(answer, "zh")
-    panel = render.sources_html(answer, "zh")
+def test_refused_panel_has_related_reading_and_the_timing_sits_outside_the_scrolled_list() -> None:
+    panel = render.sources_html(_answer(refused=True), "zh")
     assert "sources-refused" in panel and t("zh", "related") in panel
+    assert '</div><p class="src-footer">' in panel  # after the scrolled list, not inside it
 
 
-def test_browser_language() -> None:
-    assert browser_lang("zh-CN,zh;q=0.9,en;q=0.8") == "zh"
-    assert browser_lang("en-US,en;q=0.9,zh;q=0.8") == "en"
-    assert browser_lang(None) == "en"
+def test_document_table_names_corpus_files_and_has_date_and_size() -> None:
+    rows = [
+        DocumentRow("d", "Doc", ("zh",), 12, "corpus/doc.md", "2025-09-16", 2048, False),
+        DocumentRow("upload-1", "Mine", ("en",), 3, "mine.pdf", "2026-11-26", 1_500_000, True),
+    ]
+    table = render.document_rows(rows, "en")
+    assert render.document_headers("en") == [
+        "Title",
+        "Language",
+        "Passages",
+        "File",
+        "Date",
+        "Size",
+        "Origin",
+    ]
+    assert table[0][3:6] == ["corpus/doc.md", "2025-09-16", "2.0 KB"]
+    assert table[1][5:] == ["1.4 MB", "uploaded"]
+    assert render.human_size(None) == "—" and render.human_size(10) == "10 B"
 
 
 def test_a_thinking_model_shows_a_mark_after_the_text_so_far() -> None:
-    assert (
-        render.partial_markdown("", thinking=True, ui_lang="zh")
-        == '<span class="advisor-thinking">思考中…</span>'
-    )
-    assert render.partial_markdown("Clusters") == "Clusters ▍"
-    html = render.partial_markdown("Clusters <b> [1]", thinking=True, ui_lang="en")
-    assert (
-        html.startswith("Clusters &lt;b&gt; ")
-        and 'class="cite">[1]' in html
-        and html.endswith("Thinking…</span>")
-    )
+    assert render.partial_text("", thinking=True, ui_lang="zh") == "思考中…"
+    assert render.partial_text("Clusters") == "Clusters ▍"
+    text = render.partial_text("Clusters [1]", thinking=True, ui_lang="en")
+    assert text.startswith("Clusters [1]") and text.endswith("Thinking…")

@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable, Sequence
 
 from ..schema import Question, Turn
-from ..text import EN_STOPWORDS, ZH_STOPWORDS, detect_lang
+from ..text import EN_STOPWORDS, ZH_STOPWORDS, cjk_count, detect_lang
 
 Rewrite = Callable[[Question, Sequence[Turn]], "str | None"]
 
@@ -30,11 +30,18 @@ MAX_TERMS = 6
 
 
 def is_follow_up(question: Question) -> bool:
-    """Short or anaphoric questions lean on the conversation before them."""
+    """A question that refers back ("那第二种呢？", "and for small firms?"), or one too bare to stand alone.
+
+    Shortness alone is not enough: "What is an industrial ecosystem?" is short but complete, and treating it
+    as a follow-up searched for the previous question's terms. A short question counts only when it has no
+    content words of its own ("为什么？", "How so?").
+    """
     text = question.text.strip()
     if question.lang == "zh":
-        return len(re.findall(r"[\u4e00-\u9fff]", text)) <= 8 or bool(_ZH_FOLLOW_UP.search(text))
-    return len(_EN_WORD.findall(text)) <= 5 or bool(_EN_FOLLOW_UP.search(text))
+        refers_back, short = bool(_ZH_FOLLOW_UP.search(text)), cjk_count(text) <= 8
+    else:
+        refers_back, short = bool(_EN_FOLLOW_UP.search(text)), len(_EN_WORD.findall(text)) <= 5
+    return refers_back or (short and not key_terms(text))
 
 
 def key_terms(text: str) -> list[str]:

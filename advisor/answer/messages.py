@@ -6,7 +6,6 @@ REFUSAL = {
     "zh": "抱歉，现有资料库没有涵盖这个问题，我无法给出有出处的回答。",
     "en": "Sorry — the corpus does not cover this question, so I cannot give a grounded answer.",
 }
-RELATED_READING = {"zh": "相关阅读", "en": "Related reading"}
 ONLY_OTHER_LANGUAGE = {
     "zh": "资料库中只有英文资料涉及这一点，以下摘录保留原文：",
     "en": "The corpus covers this only in Chinese sources; the passages below are quoted in the original:",

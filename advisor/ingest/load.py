@@ -1,4 +1,7 @@
-"""Load source files into Documents: corpus Markdown with YAML front matter, or plain text files."""
+"""Load source files into Documents: corpus Markdown with YAML front matter, plain text, or a converted file.
+
+.pdf, .docx and .html files are turned into text by `convert.py`, within the same limits as an upload.
+"""
 
 from __future__ import annotations
 
@@ -12,40 +15,19 @@ import yaml
 
 from ..schema import Document
 from ..text import cjk_count, detect_lang
+from .convert import SUFFIXES, TEXT_SUFFIXES, ConversionCache, Converted, Limits
+from .errors import ConvertError, LoadError
 
-SUPPORTED_SUFFIXES = (".md", ".txt")
-MAX_FILE_BYTES = 20 * 1024 * 1024
+SUPPORTED_SUFFIXES = SUFFIXES
 _FRONT_MATTER = re.compile(r"\A---\n(.*?)\n---\n", re.DOTALL)
 _SLUG = re.compile(r"[^a-z0-9\u4e00-\u9fff]+")
-
-
-class LoadError(ValueError):
-    """A file that cannot become a Document; the message says why and what to do."""
+_CONVERSIONS = ConversionCache()
 
 
 def slugify(name: str) -> str:
     """A stable, readable document id from a file name."""
     slug = _SLUG.sub("-", name.lower()).strip("-")
     return slug or "document"
-
-
-def decode_text(raw: bytes) -> str:
-    """UTF-8 (with or without BOM), else GB18030 for older Chinese files; anything else is refused."""
-    if b"\x00" in raw[:4096]:
-        raise LoadError("the file looks binary, not text; convert it to .txt or .md first")
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            return raw.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise LoadError("the text cannot be decoded as UTF-8 or GB18030; save it as UTF-8 and try again")
-
-
-def _decode(raw: bytes, path: Path) -> str:
-    try:
-        return decode_text(raw)
-    except LoadError as exc:
-        raise LoadError(f"{path.name}: {exc}") from None
 
 
 def parse_document(text: str, path: Path, rel_path: str) -> Document:
@@ -104,19 +86,38 @@ def parse_document(text: str, path: Path, rel_path: str) -> Document:
     )
 
 
-def load_file(path: Path, root: Path | None = None) -> Document:
-    """Read one supported file into a Document, refusing oversize, binary or undecodable files."""
-    if path.suffix.lower() not in SUPPORTED_SUFFIXES:
-        raise LoadError(
-            f"{path.name}: unsupported file type {path.suffix!r}; use {', '.join(SUPPORTED_SUFFIXES)}."
-        )
-    size = path.stat().st_size
-    if size > MAX_FILE_BYTES:
-        raise LoadError(
-            f"{path.name}: {size / 1e6:.1f} MB is over the {MAX_FILE_BYTES // 1_000_000} MB limit."
-        )
-    rel = _relative(path, root)
-    return parse_document(_decode(path.read_bytes(), path), path, rel)
+def load_file(path: Path, root: Path | None = None, limits: Limits | None = None) -> Document:
+    """Read one supported file into a Document; ConvertError (a LoadError) for a file that breaks a limit."""
+    converted = _CONVERSIONS.convert(path, limits or Limits())
+    if path.suffix.lower() in TEXT_SUFFIXES:
+        text = converted.text
+    else:
+        if not converted.text.strip():
+            raise ConvertError("err_no_text", name=path.name)
+        text = _with_title(converted)
+    return parse_document(text, path, _relative(path, root))
+
+
+def _with_title(converted: Converted) -> str:
+    """A converted file as document text: the title it names itself, if any, becomes front matter."""
+    if not converted.title:
+        return converted.text
+    front = yaml.safe_dump({"title": converted.title}, allow_unicode=True).strip()
+    return f"---\n{front}\n---\n{converted.text}"
+
+
+def read_front_matter(path: Path, limit: int = 16 * 1024) -> dict[str, object]:
+    """The YAML front matter of a Markdown file, read from its first bytes only; {} when it has none."""
+    with path.open("rb") as handle:
+        head = handle.read(limit).decode("utf-8", errors="ignore").replace("\r\n", "\n")
+    match = _FRONT_MATTER.match(head.removeprefix("\ufeff"))
+    if not match:
+        return {}
+    try:
+        loaded = yaml.safe_load(match.group(1))
+    except yaml.YAMLError:
+        return {}
+    return loaded if isinstance(loaded, dict) else {}
 
 
 def _relative(path: Path, root: Path | None) -> str:

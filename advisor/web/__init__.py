@@ -1,1 +1,1 @@
-"""The Gradio web page: a thin adapter over advisor.core (layout in app.py, HTML in render.py, strings in i18n.py)."""
+"""The Gradio web page: layout.py (components), chat.py and library_tab.py (handlers), updates.py (the adapter)."""

@@ -1,4 +1,9 @@
-"""Turn an Answer into what the page shows: chat Markdown and the sources panel (HTML, every text escaped)."""
+"""What the page shows: the chat text of an answer, the sources panel (HTML, every text escaped), the table.
+
+A chat message is plain text: what a reader sees is what the copy button copies and what a screen reader
+reads ("…[1]…", then the sources beneath). The chatbot renders no Markdown, so the text needs no Markdown
+escapes; only what would open an HTML tag or entity is neutralised.
+"""
 
 from __future__ import annotations
 
@@ -7,44 +12,61 @@ import re
 from collections.abc import Sequence
 
 from ..documents import DocumentRow
+from ..i18n import t
 from ..schema import Answer, Passage
-from .i18n import t
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-!|~>])")
+_TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
+_ENTITY = re.compile(r"&(?=#?\w+;)")
+STREAMING = " ▍"
+REFUSAL_MARK = "⚠"
 
 
 def escape_markdown(text: str) -> str:
-    """Document or user text as data: HTML-escaped and with Markdown syntax neutralised."""
+    """Document or user text as data inside a Markdown component: HTML-escaped, Markdown syntax neutralised."""
     return _MD_SPECIAL.sub(r"\\\1", html.escape(text, quote=False))
 
 
-def _markers_to_html(escaped: str) -> str:
-    """The escaped [n] markers become small citation badges."""
-    return re.sub(r"\\\[(\d{1,2})\\\]", r'<sup class="cite">[\1]</sup>', escaped)
+def chat_text(text: str) -> str:
+    """Plain text as a chat message: tags and entities cannot form, everything else stays as written."""
+    return _TAG_START.sub("&lt;", _ENTITY.sub("&amp;", text))
 
 
-def answer_markdown(answer: Answer, ui_lang: str) -> str:
-    """The chat bubble for a finished answer: notices, the text with [n] badges, or the refusal look."""
-    parts = [f'<div class="advisor-notice">ⓘ {escape_markdown(n)}</div>' for n in answer.notices]
-    body = escape_markdown(answer.text).replace("\n", "  \n")
+def _source_line(n: str, passage: Passage) -> str:
+    chunk = passage.chunk
+    return f"{n} {chunk.title} — {chunk.location}"
+
+
+def answer_text(answer: Answer) -> str:
+    """A finished answer as the chat shows and copies it, all in the answer's language.
+
+    Notices first, then the text with its [n] markers and the numbered sources beneath; a refusal carries
+    its heading and the related reading instead.
+    """
+    lang = answer.lang
+    parts = [f"ⓘ {notice}" for notice in answer.notices]
     if answer.refused:
-        parts.append(
-            f'<div class="advisor-refusal"><strong>⚠ {t(ui_lang, "not_covered")}</strong><br>{body}</div>'
-        )
+        parts.append(f"{REFUSAL_MARK} {t(lang, 'not_covered')}\n{answer.text}")
+        related = [_source_line("·", p) for p in answer.passages[:3]]
+        if related:
+            parts.append("\n".join([t(lang, "related"), *related]))
     else:
-        parts.append(_markers_to_html(body))
-    return "\n\n".join(parts)
+        parts.append(answer.text)
+        lines = [_source_line(f"[{c.n}]", c.passage) for c in answer.citations]
+        if lines:
+            parts.append("\n".join([t(lang, "sources"), *lines]))
+    return chat_text("\n\n".join(parts))
 
 
-def partial_markdown(text: str, *, thinking: bool = False, ui_lang: str = "en") -> str:
-    """A streamed, unfinished answer: the text so far and a cursor, or a "thinking…" mark while the model
-    thinks (never what it thinks)."""
-    body = _markers_to_html(escape_markdown(text).replace("\n", "  \n"))
-    mark = f'<span class="advisor-thinking">{t(ui_lang, "thinking")}</span>' if thinking else "▍"
+def partial_text(text: str, thinking: bool = False, ui_lang: str = "en") -> str:
+    """A streamed, unfinished answer: the text so far, then a cursor, or a "thinking…" mark while a reasoning
+    model thinks (never what it thinks)."""
+    mark = t(ui_lang, "thinking") if thinking else STREAMING.strip()
+    body = chat_text(text)
     return f"{body} {mark}" if body else mark
 
 
-def _passage_html(passage: Passage, label: str, ui_lang: str, element_id: str, open_: bool) -> str:
+def _passage_html(passage: Passage, label: str, ui_lang: str, element_id: str) -> str:
     chunk = passage.chunk
     parallel = ""
     if passage.parallel_text:
@@ -53,7 +75,7 @@ def _passage_html(passage: Passage, label: str, ui_lang: str, element_id: str, o
             f"<p>{html.escape(passage.parallel_text)}</p></div>"
         )
     return (
-        f'<details class="src" id="{element_id}"{" open" if open_ else ""}>'
+        f'<details class="src" id="{element_id}">'
         f'<summary><span class="src-n">{html.escape(label)}</span>'
         f'<span class="src-title">{html.escape(chunk.title)}</span>'
         f'<span class="src-loc">{html.escape(chunk.location)}</span></summary>'
@@ -63,7 +85,7 @@ def _passage_html(passage: Passage, label: str, ui_lang: str, element_id: str, o
 
 
 def sources_html(answer: Answer | None, ui_lang: str) -> str:
-    """The right-hand panel: cited passages (or related reading for a refusal), each one expandable."""
+    """The sources panel: cited passages (or related reading for a refusal), each one expandable."""
     if answer is None:
         return (
             f'<div class="sources sources-empty"><h3>{t(ui_lang, "sources")}</h3>'
@@ -71,19 +93,17 @@ def sources_html(answer: Answer | None, ui_lang: str) -> str:
         )
     if answer.refused:
         items = "".join(
-            _passage_html(p, "·", ui_lang, f"related-{i}", False)
-            for i, p in enumerate(answer.passages[:5], 1)
+            _passage_html(p, "·", ui_lang, f"related-{i}") for i, p in enumerate(answer.passages[:5], 1)
         )
         return (
             f'<div class="sources sources-refused"><h3>{t(ui_lang, "related")}</h3>'
-            f'<p class="muted">{t(ui_lang, "related_note")}</p>{items}{_footer(answer, ui_lang)}</div>'
+            f'<div class="src-list"><p class="muted">{t(ui_lang, "related_note")}</p>{items}</div>'
+            f"{_footer(answer, ui_lang)}</div>"
         )
-    items = "".join(
-        _passage_html(c.passage, str(c.n), ui_lang, f"src-{c.n}", False) for c in answer.citations
-    )
+    items = "".join(_passage_html(c.passage, str(c.n), ui_lang, f"src-{c.n}") for c in answer.citations)
     return (
         f'<div class="sources"><h3>{t(ui_lang, "sources")} <span class="count">{len(answer.citations)}</span></h3>'
-        f"{items}{_footer(answer, ui_lang)}</div>"
+        f'<div class="src-list">{items}</div>{_footer(answer, ui_lang)}</div>'
     )
 
 
@@ -105,14 +125,31 @@ def citations_payload(answer: Answer) -> list[dict[str, object]]:
     ]
 
 
+def human_size(size: int | None) -> str:
+    """1234567 → '1.2 MB'; unknown → '—'."""
+    if size is None:
+        return "—"
+    value = float(size)
+    for unit in ("B", "KB", "MB"):
+        if value < 1024 or unit == "MB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} MB"
+
+
+DOCUMENT_COLUMNS = ("col_title", "col_lang", "col_chunks", "col_file", "col_date", "col_size", "col_origin")
+
+
 def document_rows(rows: Sequence[DocumentRow], ui_lang: str) -> list[list[object]]:
-    """The documents table: title, languages, passages, original file, corpus or upload."""
+    """The documents table: title, languages, passages, file, date, size, corpus or upload."""
     return [
         [
             r.title,
             "/".join(r.languages),
             r.chunks,
             r.source_file,
+            r.date or "—",
+            human_size(r.size_bytes),
             t(ui_lang, "origin_upload" if r.removable else "origin_corpus"),
         ]
         for r in rows
@@ -120,7 +157,7 @@ def document_rows(rows: Sequence[DocumentRow], ui_lang: str) -> list[list[object
 
 
 def document_headers(ui_lang: str) -> list[str]:
-    return [t(ui_lang, k) for k in ("col_title", "col_lang", "col_chunks", "col_file", "col_origin")]
+    return [t(ui_lang, k) for k in DOCUMENT_COLUMNS]
 
 
 def settings_markdown(backend: str, top_k: int, ui_lang: str) -> str:
@@ -130,3 +167,10 @@ def settings_markdown(backend: str, top_k: int, ui_lang: str) -> str:
         else f"{t(ui_lang, 'backend_llm')} ({backend})"
     )
     return f"**{t(ui_lang, 'backend')}:** {html.escape(kind)} · **{t(ui_lang, 'top_k')}:** {top_k}"
+
+
+def duration(seconds: float, ui_lang: str) -> str:
+    """An estimate in words: '40 s', '3 min'."""
+    if seconds < 90:
+        return t(ui_lang, "seconds", n=max(1, round(seconds)))
+    return t(ui_lang, "minutes", n=round(seconds / 60))

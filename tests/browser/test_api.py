@@ -54,17 +54,17 @@ def test_upload_list_and_remove(client: Any, live_server: LiveServer, tmp_path: 
     assert "Removed" in status
     assert all(d["doc_id"] != row["doc_id"] for d in client.predict(api_name="/documents"))
     assert not list(live_server.settings.uploads_dir.glob("*.md"))
+    assert not list(live_server.settings.web_temp_dir.rglob("ridgeway.txt"))  # the original is deleted
 
 
-def test_upload_of_a_wrong_type_is_refused(client: Any, tmp_path: Path) -> None:
+def test_upload_of_a_wrong_type_is_refused_and_deleted(
+    client: Any, live_server: LiveServer, tmp_path: Path
+) -> None:
     bad = tmp_path / "tool.exe"
     bad.write_bytes(b"MZ\x00\x00")
-    try:
-        status, *_ = client.predict([handle_file_(bad)], "en", api_name="/upload")
-    except Exception as exc:  # Gradio may refuse the type before our code sees it
-        assert "type" in str(exc).lower()
-    else:
-        assert "Not added" in status and "unsupported file type" in status
+    status, *_ = client.predict([handle_file_(bad)], "zh", api_name="/upload")
+    assert "未能加入" in status and "tool.exe" in status and "不支持的文件类型" in status
+    assert not list(live_server.settings.web_temp_dir.rglob("tool.exe"))
 
 
 def handle_file_(path: Path) -> Any:
@@ -81,3 +81,13 @@ def test_feedback_is_stored(client: Any, live_server: LiveServer) -> None:
     )
     records = FeedbackStore(live_server.settings.feedback_path).list()
     assert any(r.id == feedback_id and r.rating == "down" for r in records)
+
+
+def test_errors_reach_api_clients_as_clear_messages(client: Any, tmp_path: Path) -> None:
+    broken = tmp_path / "plan.pdf"
+    broken.write_bytes(b"%PDF-1.4\n1 0 obj << /Length 99 >> stream\nshort")
+    status, *_ = client.predict([handle_file_(broken)], "zh", api_name="/upload")
+    assert "plan.pdf" in status and "无法读取这个 PDF" in status and "Stream" not in status
+    with pytest.raises(Exception, match="too large") as caught:
+        client.predict("What is a cluster?", "x" * 60_000, "up", "[]", api_name="/feedback")
+    assert "Traceback" not in str(caught.value) and "pydantic" not in str(caught.value).lower()

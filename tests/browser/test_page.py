@@ -12,18 +12,26 @@ from .conftest import LiveServer, open_page, screenshot
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
-def ask(page: Any, question: str) -> Any:
-    """Type a question, press Enter, wait until the answer is finished; returns the last bot message."""
-    before = page.locator("#chat .bot").count()
-    page.locator("#question textarea").fill(question)
-    page.locator("#question textarea").press("Enter")
+BOT = '#chat [aria-label^="bot\'s message"]'  # a reply; Gradio's pending dots are not one
+
+
+def wait_for_reply(page: Any, before: int) -> Any:
+    """Wait until a reply after the first `before` ones is finished; returns it."""
     page.wait_for_function(
-        "n => document.querySelectorAll('#chat .bot').length > n"
-        " && !document.querySelector('#chat .bot:last-of-type')?.innerText.includes('▍')",
-        arg=before,
+        "([sel, n]) => { const r = document.querySelectorAll(sel);"
+        " return r.length > n && !r[r.length - 1].innerText.includes('▍'); }",
+        arg=[BOT, before],
     )
     page.wait_for_selector("#sources .src-footer")
-    return page.locator("#chat .bot").last
+    return page.locator(BOT).last
+
+
+def ask(page: Any, question: str) -> Any:
+    """Type a question, press Enter, wait until the answer is finished; returns the last bot message."""
+    before = page.locator(BOT).count()
+    page.locator("#question textarea").fill(question)
+    page.locator("#question textarea").press("Enter")
+    return wait_for_reply(page, before)
 
 
 def test_chinese_question_cites_sources_that_open(browser: Any, live_server: LiveServer) -> None:
@@ -62,7 +70,7 @@ def test_english_question_and_language_switch(browser: Any, live_server: LiveSer
 def test_uncovered_question_shows_refusal_with_related_reading(browser: Any, live_server: LiveServer) -> None:
     page, _ = open_page(browser, live_server, "zh-CN")
     answer = ask(page, "武汉光谷有多少家光电子企业？")
-    assert answer.locator(".advisor-refusal").count() == 1
+    assert answer.inner_text().strip().startswith("⚠ 资料未覆盖")
     assert "[1]" not in answer.inner_text()
     assert "相关阅读" in page.locator("#sources .sources-refused h3").inner_text()
     assert page.locator("#sources details.src").count() >= 1
@@ -71,10 +79,9 @@ def test_uncovered_question_shows_refusal_with_related_reading(browser: Any, liv
 
 def test_example_question_button_answers(browser: Any, live_server: LiveServer) -> None:
     page, _ = open_page(browser, live_server, "en-US")
-    before = page.locator("#chat .bot").count()
+    before = page.locator(BOT).count()
     page.locator("#examples button").nth(2).click()
-    page.wait_for_function("n => document.querySelectorAll('#chat .bot').length > n", arg=before)
-    page.wait_for_selector("#sources .src-footer")
+    wait_for_reply(page, before)
     assert page.locator("#chat .user").last.inner_text().strip().startswith("How do I tell")
 
 
@@ -94,6 +101,7 @@ def test_upload_a_document_then_ask_about_it(browser: Any, live_server: LiveServ
     page.wait_for_selector("#doc-status :text('Added')", timeout=120_000)
     assert "Harbor Lane Motor Park" in page.locator("#documents").inner_text()
     assert "✓" in page.locator("#doc-status").inner_text()
+    assert not list(live_server.settings.web_temp_dir.rglob("harbor-lane.md"))  # the original is deleted
     screenshot(page, "05-documents")
     page.locator("button[role=tab]:has-text('Ask')").first.click()
     answer = ask(page, "How many welding technicians does the Harbor Lane Motor Park train every year?")
@@ -101,3 +109,69 @@ def test_upload_a_document_then_ask_about_it(browser: Any, live_server: LiveServ
     assert "Harbor Lane Motor Park" in page.locator("#sources").inner_text()
     screenshot(page, "06-answer-from-upload")
     assert outside.urls == []
+
+
+def test_a_refusal_in_english_under_the_chinese_interface_has_an_english_heading(
+    browser: Any, live_server: LiveServer
+) -> None:
+    page, _ = open_page(browser, live_server, "zh-CN")
+    text = ask(page, "How many photonics firms are there in Wuhan Optics Valley?").inner_text().strip()
+    assert text.startswith("⚠ Not covered by the documents") and "资料未覆盖" not in text
+
+
+def test_phone_width_keeps_the_title_readable_and_the_sources_under_the_answer(
+    browser: Any, live_server: LiveServer
+) -> None:
+    context = browser.new_context(locale="en-US", viewport={"width": 390, "height": 844}, is_mobile=True)
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    page.goto(live_server.url)
+    page.wait_for_function(
+        "() => document.querySelector('#advisor-header')?.innerText.includes('Industrial')"
+    )
+    title = page.locator("#advisor-header h1").bounding_box()
+    assert title is not None and title["width"] > 200 and title["height"] < 80  # not one character per line
+    assert page.evaluate("document.documentElement.scrollWidth") <= 391  # nothing wider than the phone
+    answer = ask(page, "How do I tell an agglomeration from a real cluster?")
+    text = answer.inner_text()
+    assert "Sources\n[1] " in text  # the cited sources sit right under the answer
+    screenshot(page, "07-phone")
+    context.close()
+
+
+def test_new_chat_clears_the_conversation_and_the_sources(browser: Any, live_server: LiveServer) -> None:
+    page, _ = open_page(browser, live_server, "en-US")
+    ask(page, "How do I tell an agglomeration from a real cluster?")
+    assert not page.locator("#chat button[aria-label='Clear']").is_visible()  # one control, not two
+    page.locator("#new-chat").click()
+    page.wait_for_function("sel => document.querySelectorAll(sel).length === 0", arg=BOT)
+    page.wait_for_selector("#sources .sources-empty")
+    answer = ask(page, "What is an industrial ecosystem?")
+    assert page.locator("#chat .user").count() == 1 and "[1]" in answer.inner_text()
+
+
+def test_an_example_clicked_after_a_turn_starts_afresh(browser: Any, live_server: LiveServer) -> None:
+    page, _ = open_page(browser, live_server, "en-US")
+    ask(page, "What does Paris do for its industrial clusters?")
+    before = page.locator(BOT).count()
+    page.locator("#examples button", has_text="What is an industrial ecosystem?").click()
+    text = wait_for_reply(page, before).inner_text()
+    assert not text.strip().startswith("⚠") and "[1]" in text and "Paris" not in text
+
+
+def test_copy_gives_clean_text_with_markers_and_sources(browser: Any, live_server: LiveServer) -> None:
+    context = browser.new_context(locale="en-US", viewport={"width": 1360, "height": 900})
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url.rstrip("/"))
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    page.goto(live_server.url)
+    page.wait_for_selector("#question textarea")
+    answer = ask(page, "How do I tell an agglomeration from a real cluster?")
+    answer.hover()
+    page.locator("#chat .message-buttons-left button[aria-label='Copy message']").last.click()
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert "[1]" in copied and "\nSources\n[1] " in copied
+    assert "<sup" not in copied and "class=" not in copied and "\\" not in copied
+    label = page.locator(BOT).last.get_attribute("aria-label")
+    assert label == "bot's message: " + copied
+    context.close()

@@ -1,0 +1,52 @@
+"""A scripted core for the web handlers: queue answers with `enqueue`, read the questions it got in `calls`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+
+from advisor.config import Settings
+from advisor.schema import Answer, AnswerStream, Chunk, Citation, Delta, Event, Final, Passage, Turn
+
+
+def answer(text: str = "Clusters share suppliers.[1]", lang: str = "en", refused: bool = False) -> Answer:
+    """A small finished Answer with one cited passage (or a refusal with it as related reading)."""
+    chunk = Chunk("c1", "doc", "Cluster basics", lang, "Clusters share suppliers.", 0, "corpus/doc.md", 3, 4)  # type: ignore[arg-type]
+    passage = Passage(chunk, 0.9, None)
+    return Answer(
+        "q",
+        lang,  # type: ignore[arg-type]
+        text,
+        refused,
+        "extractive",
+        () if refused else (Citation(1, passage),),
+        (passage,),
+        {"total": 42.0},
+    )
+
+
+@dataclass
+class FakeCore:
+    """Answers from a queue; each answer is streamed in `pieces` deltas; an Exception in the queue is raised."""
+
+    settings: Settings = field(default_factory=Settings)
+    embedders: list[object] = field(default_factory=lambda: [object()])
+    pieces: int = 2
+    queue: list[Answer | Exception] = field(default_factory=list)
+    calls: list[tuple[str, tuple[Turn, ...]]] = field(default_factory=list)
+
+    def enqueue(self, *items: Answer | Exception) -> None:
+        self.queue.extend(items)
+
+    def stream(self, raw_question: str, *, history: Sequence[Turn] = ()) -> AnswerStream:
+        self.calls.append((raw_question, tuple(history)))
+        item = self.queue.pop(0)
+        return AnswerStream(self._events(item))
+
+    def _events(self, item: Answer | Exception) -> Iterator[Event]:
+        if isinstance(item, Exception):
+            raise item
+        size = max(1, len(item.text) // self.pieces)
+        for start in range(0, len(item.text), size):
+            yield Delta(item.text[start : start + size])
+        yield Final(item)
