@@ -116,6 +116,10 @@ class Settings(BaseSettings):
         return self.home / "feedback.sqlite"
 
     @property
+    def assessments_dir(self) -> Path:
+        return self.home / "assessments"
+
+    @property
     def api_key(self) -> str | None:
         """The LLM key from ADVISOR_LLM_API_KEY, else the usual OPENAI_API_KEY; never logged."""
         if self.llm_api_key is not None:

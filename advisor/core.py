@@ -33,6 +33,8 @@ from .schema import (
     Draft,
     Event,
     Final,
+    Lang,
+    Passage,
     Question,
     Retrieval,
     SourceInfo,
@@ -158,6 +160,21 @@ class Advisor:
         for embedder in self.embedders:
             embedder.embed_query("warm up")
         retriever.lexical.pinyin_map()
+
+    def locate(self, doc_id: str, quote: str, lang: Lang | None = None) -> Passage | None:
+        """The indexed passage of `doc_id` holding `quote` verbatim, for citing a known sentence (the diagnosis).
+
+        Shown in `lang` with the other side as parallel text when its aligned translation is indexed, as
+        retrieved passages are; None when no chunk of that document holds the quote.
+        """
+        chunks = self.retriever().chunks
+        for chunk in chunks.values():
+            if chunk.doc_id == doc_id and quote in chunk.text:
+                partner = chunks.get(chunk.parallel_id) if chunk.parallel_id else None
+                if partner is not None and partner.lang == lang != chunk.lang:
+                    return Passage(partner, 1.0, chunk.text)
+                return Passage(chunk, 1.0, partner.text if partner is not None else None)
+        return None
 
     # --- questions ---------------------------------------------------------------------------------
     def retrieve(self, question: Question, mode: Mode = "hybrid", k: int | None = None) -> Retrieval:
