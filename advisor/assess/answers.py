@@ -18,7 +18,7 @@ from .framework import YES_PARTLY_NO, ChoiceAnswer, Criterion, Framework, Number
 
 Value = str | float  # "yes" / "partly" / "no", an option id, or a number
 TOP_LEVEL_KEYS = ("kind", "lang", "name", "answers", "expect")
-_ZH_WORDS = {"是": "yes", "部分": "partly", "否": "no"}
+_YPN_WORDS = {"是": "yes", "部分": "partly", "否": "no", "y": "yes", "p": "partly", "n": "no"}
 
 
 class AnswersError(ValueError):
@@ -77,9 +77,9 @@ def check_value(criterion: Criterion, raw: Any) -> Value | None:
     if isinstance(raw, bool):  # YAML reads a bare yes / no as a boolean
         return "yes" if raw else "no"
     word = raw.strip() if isinstance(raw, str) else ""
-    value = _ZH_WORDS.get(word, word.lower())
+    value = _YPN_WORDS.get(word.lower(), word.lower())
     if value not in YES_PARTLY_NO:
-        raise AnswersError(f"{key}: expected yes, partly or no (or 是 / 部分 / 否), got {raw!r}")
+        raise AnswersError(f"{key}: expected yes, partly or no (y / p / n, 是 / 部分 / 否), got {raw!r}")
     return value
 
 

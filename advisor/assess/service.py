@@ -14,12 +14,12 @@ from typing import Any, Protocol
 
 from ..answer.prompts import PromptLibrary
 from ..export import render, write
-from ..schema import Lang
+from ..schema import Lang, Passage
 from .answers import AnswerSheet, load_sheet, parse_sheet
 from .compare import Comparison, compare
 from .document import RADAR_FILE, radar, report_document
-from .framework import DEFAULT_DIR, Framework, load_frameworks
-from .report import Assessment, Locator, cite_diagnosis
+from .framework import DEFAULT_DIR, Criterion, Framework, load_frameworks
+from .report import Assessment, Citer, Locator, cite_diagnosis
 from .scoring import diagnose
 from .store import AssessmentStore, Saved
 from .summary import write_summary
@@ -55,6 +55,11 @@ class Assessor:
 
     def load(self, path: Path, lang: Lang | None = None) -> AnswerSheet:
         return load_sheet(path, self.frameworks, lang)
+
+    def sources_of(self, criterion: Criterion, lang: Lang) -> list[Passage]:
+        """The indexed passages a question is drawn from, to show beside its "why" before any report exists."""
+        citer = Citer(self.core, lang)
+        return [citer.passage(source) for source in criterion.sources]
 
     def assess(self, sheet: AnswerSheet, *, backend: str | None = None, summary: bool = True) -> Assessment:
         """Score and cite the answers; with an LLM backend configured, add a cited summary on top."""
