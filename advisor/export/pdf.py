@@ -1,16 +1,19 @@
 """Render a Document as PDF (fpdf2) with the CJK font embedded, byte for byte the same for the same document.
 
-fpdf2 embeds a subset of the OpenType (CFF) font, so Chinese shows in every viewer without any font
-installed. The font has one weight: headings stand out by size and colour rather than bold.
+The font is embedded (as a TrueType subset of the characters used), so Chinese shows in every viewer
+without any font installed, and its text extracts. It has one weight: headings stand out by size and
+colour rather than bold.
 """
 
 from __future__ import annotations
 
 import datetime
 import io
+import tempfile
+from pathlib import Path
 from typing import Any
 
-from .fonts import cjk_font_path
+from .fonts import truetype_subset
 from .model import Bullets, Document, Figure, Heading, Paragraph, SourceList, Table
 
 _FAMILY = "NotoSansSC"
@@ -78,14 +81,40 @@ def _table(pdf: Any, block: Table) -> None:
                 row.cell(cell)
 
 
+def document_text(doc: Document) -> str:
+    """Every character the document shows, for cutting the font down to them."""
+    parts = [doc.title, doc.subtitle, doc.date or ""]
+    for block in doc.blocks:
+        if isinstance(block, Heading | Paragraph):
+            parts.append(block.text)
+        elif isinstance(block, Bullets):
+            parts.extend(block.items)
+        elif isinstance(block, Table):
+            parts.extend(block.header)
+            parts.extend(cell for row in block.rows for cell in row)
+        elif isinstance(block, Figure):
+            parts.append(block.caption)
+        elif isinstance(block, SourceList):
+            parts.append(block.heading)
+            for source in block.sources:
+                parts += [source.title, source.location, source.text, source.parallel_text or ""]
+    return "".join(parts)
+
+
 def to_pdf(doc: Document) -> bytes:
     """The document as PDF bytes."""
+    with tempfile.TemporaryDirectory(prefix="advisor-pdf-") as folder:
+        font = truetype_subset(document_text(doc), Path(folder) / "NotoSansSC.ttf")
+        return _render(doc, font)
+
+
+def _render(doc: Document, font: Path) -> bytes:
     pdf = _pdf_class()(format="A4")
     # Chinese has no spaces to break at: wrap at any character, and never stretch a line to justify it.
     pdf.wrap = {"align": "L", "wrapmode": "CHAR" if doc.lang == "zh" else "WORD"}
     pdf.set_margins(18, 16, 18)
     pdf.set_auto_page_break(True, margin=16)
-    pdf.add_font(_FAMILY, "", str(cjk_font_path()))
+    pdf.add_font(_FAMILY, "", str(font))
     pdf.set_title(doc.title)
     pdf.set_lang({"zh": "zh-CN", "en": "en-US"}[doc.lang])
     pdf.set_producer("advisor")
