@@ -25,7 +25,7 @@ def summary_variables(a: Assessment) -> dict[str, Any]:
     stage = d.verdict.stage
     return {
         "title": a.framework.title(lang),
-        "name": neutralise(d.sheet.name or a.framework.subject(lang)),
+        "assessed": neutralise(d.sheet.name or a.framework.subject(lang)),
         "stage": stage.name(lang),
         "stage_about": stage.about(lang),
         "stage_refs": a.ref(f"stage:{stage.id}"),
