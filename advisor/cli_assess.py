@@ -111,7 +111,8 @@ def assess(
         else:
             sheet = _interview(assessor, kind, chosen, name=save or "")
         result = assessor.assess(sheet, backend=backend)
-        files = assessor.report_files(result, date)  # everything rendered before anything is written
+        # Everything is rendered before anything is written; files only when they are asked for.
+        files = assessor.report_files(result, date) if out is not None else {}
     except (AnswersError, FrameworkError) as exc:
         fail(str(exc))
         return
@@ -138,7 +139,7 @@ def _finish(
     if as_json:
         typer.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=1))
     elif out is None:
-        _show(files["report.md"].decode("utf-8"))
+        _show(assessor.report_markdown(result))
 
 
 def _show(markdown: str) -> None:
@@ -291,7 +292,7 @@ def show(
     except StoreError as exc:
         _cli()._fail(str(exc))
         return
-    _finish(assessor, result, assessor.report_files(result), out, as_json, None)
+    _finish(assessor, result, assessor.report_files(result) if out is not None else {}, out, as_json, None)
 
 
 @assess_app.command()

@@ -88,6 +88,12 @@ class Assessor:
         files[RADAR_FILE] = png
         return files
 
+    def report_markdown(self, assessment: Assessment) -> str:
+        """The report as Markdown alone (for a terminal or a web page), without drawing the chart."""
+        from ..export.markdown import to_markdown
+
+        return to_markdown(report_document(assessment, png=b""))
+
     def write(self, files: Mapping[str, bytes], out: Path) -> list[Path]:
         """Put rendered files into `out`, each atomically."""
         return write(files, out)
