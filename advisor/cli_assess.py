@@ -60,10 +60,6 @@ def _lang(value: str | None) -> Lang | None:
     return value  # type: ignore[return-value]
 
 
-def _now() -> str:
-    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
-
-
 @assess_app.callback()
 def assess(
     ctx: typer.Context,
@@ -134,7 +130,9 @@ def _finish(
         for path in assessor.write(files, out):
             typer.echo(f"wrote {path}", err=True)
     if save:
-        record = assessor.save(result, save, _now())
+        from .assess.store import now
+
+        record = assessor.save(result, save, now())
         typer.echo(f"saved as {record.id} ({assessor.store.directory})", err=True)
     if as_json:
         typer.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=1))

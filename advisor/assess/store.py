@@ -6,6 +6,7 @@ a record of the stage and scores it had when saved (what the list shows).
 
 from __future__ import annotations
 
+import datetime
 import json
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
@@ -18,6 +19,11 @@ from ..schema import LANGS, Lang
 from .answers import AnswersError, AnswerSheet, Value, check_answers
 from .framework import Framework
 from .report import Assessment
+
+
+def now() -> str:
+    """The moment of saving, as stored in `saved_at` (UTC, to the second)."""
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
 
 
 class StoreError(LookupError):

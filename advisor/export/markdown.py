@@ -14,7 +14,8 @@ def _cell(text: str) -> str:
 
 
 def _quote(text: str) -> str:
-    return "\n".join(f"> {line}" if line.strip() else ">" for line in text.strip().splitlines())
+    """A block quote that keeps the passage's own line breaks."""
+    return "  \n".join(f"> {line}" if line.strip() else ">" for line in text.strip().splitlines())
 
 
 def to_markdown(doc: Document) -> str:

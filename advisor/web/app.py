@@ -17,7 +17,7 @@ from ..answer.question import QuestionError
 from ..documents import ALLOWED_SUFFIXES, DocumentLibrary, UploadError
 from ..feedback import FeedbackStore
 from ..schema import Answer
-from . import render
+from . import assess_tab, render
 from .i18n import EXAMPLES, LANG_CHOICES, browser_lang, t
 
 if TYPE_CHECKING:
@@ -289,6 +289,7 @@ def build_app(advisor: Advisor, library: DocumentLibrary, feedback: FeedbackStor
                         column_widths=["36%", "10%", "10%", "28%", "16%"],
                         elem_id="documents",
                     )
+            assess_tab.build(advisor, lang, lang0)
 
         # --- events --------------------------------------------------------------------------------
         chat_outputs = [box, chatbot, messages_state, turns_state, answers_state, sources]
