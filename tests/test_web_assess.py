@@ -67,7 +67,7 @@ def test_saved_assessments_reopen_into_the_form_and_compare(assessor: Assessor) 
     assessor.save(low, "2024", "2024-12-31T00:00:00+00:00")
     assessor.save(high, "2025", "2025-12-31T00:00:00+00:00")
     assert [value for _, value in assess_tab.saved_choices(assessor)] == ["2025", "2024"]
-    kind, answers = assess_tab.open_saved(assessor, "2024", "zh")
+    kind, answers = assess_tab.open_saved(assessor, "2024")
     assert kind == "park" and answers["chain_collaboration"] == "no"
     table = assess_tab.compare_saved(assessor, "2024", "2025", "en")
     assert (

@@ -8,9 +8,7 @@ from .framework import ChoiceAnswer, Criterion, NumberAnswer
 from .scoring import ConditionResult, IndicatorState
 
 STRINGS: dict[str, dict[str, str]] = {
-    "report_title": {"zh": "{title}诊断报告", "en": "{title}: diagnosis report"},
     "subtitle": {"zh": "评估对象：{name}", "en": "Assessed: {name}"},
-    "unnamed": {"zh": "未命名", "en": "unnamed"},
     "summary": {"zh": "摘要", "en": "Summary"},
     "verdict": {"zh": "阶段判断", "en": "Stage verdict"},
     "verdict_line": {"zh": "当前阶段：{stage}。", "en": "Current stage: {stage}."},
@@ -66,8 +64,6 @@ STRINGS: dict[str, dict[str, str]] = {
     "col_rule": {"zh": "计分规则", "en": "Scoring rule"},
     "sources": {"zh": "出处", "en": "Sources"},
     "skip": {"zh": "跳过", "en": "skipped"},
-    "why": {"zh": "为什么问", "en": "Why we ask"},
-    "compare_title": {"zh": "对比：{a} 与 {b}", "en": "Comparison: {a} vs {b}"},
     "col_change": {"zh": "变化", "en": "Change"},
     "stage_row": {"zh": "阶段", "en": "Stage"},
 }

@@ -58,6 +58,7 @@ TEXT: dict[str, dict[str, str]] = {
 
 
 def t(lang: str, key: str, **values: object) -> str:
+    """The tab's string `key` in the page's language."""
     text = TEXT[key]["zh" if lang == "zh" else "en"]
     return text.format(**values) if values else text
 
@@ -74,17 +75,15 @@ class ReportView:
 
 # --- handlers: plain functions --------------------------------------------------------------------
 def question_label(criterion: Criterion, number: int, total: int, lang: Lang) -> str:
+    """ "3/27 · short name — the question", the label above a question's input."""
     return f"{number}/{total} · {criterion.label(lang)} — {criterion.question(lang)}"
 
 
 def question_info(assessor: Assessor, criterion: Criterion, lang: Lang) -> str:
     """Why the question is asked, with the passage it comes from (plain text: Gradio shows `info` as text)."""
     where = "; ".join(f"{p.chunk.title} · {p.chunk.location}" for p in assessor.sources_of(criterion, lang))
-    return (
-        f"{t(lang, 'why')}: {criterion.why(lang)}（{t(lang, 'source')}: {where}）"
-        if lang == "zh"
-        else (f"{t(lang, 'why')}: {criterion.why(lang)} ({t(lang, 'source')}: {where})")
-    )
+    cited = f"（{t(lang, 'source')}: {where}）" if lang == "zh" else f" ({t(lang, 'source')}: {where})"
+    return f"{t(lang, 'why')}: {criterion.why(lang)}{cited}"
 
 
 def choices(criterion: Criterion, lang: Lang) -> list[tuple[str, str]]:
@@ -117,10 +116,9 @@ def build_report(
     if name and name.strip():
         assessor.save(result, name, saved_at)
         status += " " + t(lang, "saved_as", name=name.strip())
-    markdown = files["report.md"].decode("utf-8")
-    page = "\n".join(
-        line for line in markdown.splitlines() if not line.startswith("![")
-    )  # the chart is shown beside
+    # The page shows the chart beside the report, so the Markdown's link to radar.png is left out.
+    lines = files["report.md"].decode("utf-8").splitlines()
+    page = "\n".join(line for line in lines if not line.startswith("!["))
     return ReportView(status, page, paths.pop("png"), paths)
 
 
@@ -135,10 +133,11 @@ def _typed(criterion: Criterion | None, raw: Any) -> Any:
 
 
 def saved_choices(assessor: Assessor) -> list[tuple[str, str]]:
+    """(label, id) of every saved assessment, newest first, for the open and compare lists."""
     return [(f"{r.name} · {r.kind} · {r.saved_at[:10]}", r.id) for r in assessor.saved()]
 
 
-def open_saved(assessor: Assessor, ref: str, lang: Lang) -> tuple[str, dict[str, Value]]:
+def open_saved(assessor: Assessor, ref: str) -> tuple[str, dict[str, Value]]:
     """The kind and answers of a saved assessment, to fill the form with (StoreError when it is gone)."""
     record = assessor.store.get(ref)
     return record.kind, record.sheet(assessor.frameworks).answers
@@ -296,11 +295,11 @@ def _wire(assessor: Assessor, ui: AssessTab, lang: Any, now: Any) -> None:
         refreshed = [gr.update(choices=saved_choices(assessor)) for _ in lists]
         return [view.status, view.markdown, chart, *buttons, *refreshed]
 
-    def reopen(ref: str | None, page_lang: str) -> list[Any]:
+    def reopen(ref: str | None) -> list[Any]:
         if not ref:
             return [gr.skip()] * (1 + len(inputs) + len(kinds))
         try:
-            kind, answers = open_saved(assessor, ref, _as_lang(page_lang))
+            kind, answers = open_saved(assessor, ref)
         except StoreError as exc:
             gr.Warning(str(exc))
             return [gr.skip()] * (1 + len(inputs) + len(kinds))
@@ -350,7 +349,7 @@ def _wire(assessor: Assessor, ui: AssessTab, lang: Any, now: Any) -> None:
     )
     ui.open.click(
         reopen,
-        [ui.saved, lang],
+        ui.saved,
         [ui.kind, *ui.groups.values(), *inputs],
         api_name="assess_open",
         api_visibility="private",
