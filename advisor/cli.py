@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from .cli_assess import assess_app
+
 if TYPE_CHECKING:
     from .config import Settings
     from .core import Advisor
@@ -611,6 +613,9 @@ def feedback(
         answer = r.answer if len(r.answer) <= 160 else r.answer[:160] + "…"
         table.add_row(str(r.id), when, "👍" if r.rating == "up" else "👎", r.question, answer, cited)
     Console().print(table)
+
+
+app.add_typer(assess_app, name="assess")
 
 
 def main() -> None:

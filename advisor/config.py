@@ -153,6 +153,10 @@ class Settings(BaseSettings):
         return self.judge_api_key.get_secret_value() if self.judge_api_key is not None else self.api_key
 
     @property
+    def assessments_dir(self) -> Path:
+        return self.home / "assessments"
+
+    @property
     def api_key(self) -> str | None:
         """The LLM key from ADVISOR_LLM_API_KEY, else the usual OPENAI_API_KEY; never logged."""
         if self.llm_api_key is not None:

@@ -34,6 +34,8 @@ from .schema import (
     Draft,
     Event,
     Final,
+    Lang,
+    Passage,
     Progress,
     Question,
     Reader,
@@ -167,6 +169,21 @@ class Advisor:
             from .read.gate import unknown_names
 
             unknown_names(Question("产业集群在苏州吗", "zh"), retriever.lexical)  # loads jieba's tagger
+
+    def locate(self, doc_id: str, quote: str, lang: Lang | None = None) -> Passage | None:
+        """The indexed passage of `doc_id` holding `quote` verbatim, for citing a known sentence (the diagnosis).
+
+        Shown in `lang` with the other side as parallel text when its aligned translation is indexed, as
+        retrieved passages are; None when no chunk of that document holds the quote.
+        """
+        chunks = self.retriever().chunks
+        for chunk in chunks.values():
+            if chunk.doc_id == doc_id and quote in chunk.text:
+                partner = chunks.get(chunk.parallel_id) if chunk.parallel_id else None
+                if partner is not None and partner.lang == lang != chunk.lang:
+                    return Passage(partner, 1.0, chunk.text)
+                return Passage(chunk, 1.0, partner.text if partner is not None else None)
+        return None
 
     # --- questions ---------------------------------------------------------------------------------
     def retrieve(

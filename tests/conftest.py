@@ -65,3 +65,15 @@ def real_advisor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     advisor.ingest()
     advisor.warm_up()
     yield advisor
+
+
+@pytest.fixture(scope="session")
+def corpus_advisor(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """The real corpus in a real Chroma index with the hash embedder: for citing passages, not for ranking them."""
+    from advisor.config import Settings
+    from advisor.core import Advisor
+    from advisor.embed.fake import HashEmbedder
+
+    advisor = Advisor(Settings(home=tmp_path_factory.mktemp("corpus-home")), embedders=[HashEmbedder()])
+    advisor.ingest()
+    yield advisor

@@ -25,6 +25,18 @@ def sample_variables(name: str, lang: str) -> dict[str, object]:
         return condense_variables("那第二种呢？", [("产业集群有哪几种？", "有两种[1]。")])
     if name.startswith("judge_"):
         return judge_sample_variables(name)
+    if name == "assess_summary":
+        return {
+            "title": "园区产业诊断报告",
+            "assessed": "示例园区",
+            "stage": "产业集聚",
+            "stage_about": "企业扎堆但缺乏协作。",
+            "stage_refs": "[1]",
+            "dimensions": [{"name": "内部关联", "score": "0"}],
+            "gaps": [{"label": "稳定的产业链协作", "refs": "[2]"}],
+            "actions": [{"text": "绘制产业基因图谱。", "refs": "[3]"}],
+            "passages": [{"n": 1, "title": "T", "text": "产业集聚是产业集群的初级阶段。"}],
+        }
     return answer_variables("什么是产业集群？", [passage("产业集群是共生网络。")], lang)  # type: ignore[arg-type]
 
 
@@ -46,7 +58,7 @@ def judge_sample_variables(name: str) -> dict[str, object]:
 
 
 def test_the_expected_prompts_exist_in_both_languages() -> None:
-    assert {"answer", "system", "condense"} <= set(PROMPTS.names())
+    assert {"answer", "system", "condense", "assess_summary"} <= set(PROMPTS.names())
     assert {"judge_faithfulness", "judge_relevance", "judge_rubric"} <= set(PROMPTS.names())
     for name in PROMPTS.names():
         for lang in LANGS:

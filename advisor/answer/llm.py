@@ -276,6 +276,12 @@ class LLMAnswerer:
             log.info("%s rewrite failed (%s); using the heuristic", self.backend, exc.reason)
             return None
 
+    # --- free-standing prompts ---------------------------------------------------------------------
+    def complete(self, system: str, user: str, deadline: Deadline | None = None) -> str:
+        """The whole reply to one rendered prompt pair, with the same retries and deadline; raises LLMError."""
+        deadline = deadline or Deadline(self.timeout_s)
+        return self.model.text({"system": system, "user": user}, deadline)
+
     # --- answers ----------------------------------------------------------------------------------
     def stream(
         self, question: Question, passages: Sequence[Passage], deadline: Deadline | None = None

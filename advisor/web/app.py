@@ -79,7 +79,7 @@ def build_app(
     with gr.Blocks(
         title="advisor — 产业战略顾问 / Industrial Strategy Advisor", delete_cache=(600, 600)
     ) as demo:
-        c = build_layout(settings, "zh", extra_tabs)
+        c = build_layout(settings, "zh", (partial(diagnosis_tab, advisor), *extra_tabs))
         chat_out = ["box", "chatbot", "conversation", "sources"]
         ask_args: dict[str, Any] = {"concurrency_id": "chat", "concurrency_limit": settings.web_concurrency}
 
@@ -170,6 +170,13 @@ def prepare_temp_dir(settings: Settings) -> Path:
     os.chmod(temp, 0o700)
     os.environ["GRADIO_TEMP_DIR"] = str(temp)  # read by Gradio when the Blocks and the server are built
     return temp
+
+
+def diagnosis_tab(advisor: Advisor, lang: str, switch: gr.Radio) -> None:
+    """The 诊断 / Diagnose tab, on every page."""
+    from . import assess_tab
+
+    assess_tab.build(advisor, switch, lang)
 
 
 def create(

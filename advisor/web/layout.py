@@ -29,7 +29,8 @@ FONTS = [
     "sans-serif",
 ]
 MONO = ["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace"]
-ExtraTab = Callable[[str], None]  # builds one more gr.Tab in the given interface language
+# Builds one more gr.Tab, given the first interface language and the language switch (to follow it).
+ExtraTab = Callable[[str, gr.Radio], None]
 
 
 @dataclass(frozen=True)
@@ -176,7 +177,7 @@ def build_layout(settings: Settings, lang: str = "zh", extra_tabs: Sequence[Extr
                     elem_id="documents",
                 )
         for build_tab in extra_tabs:
-            build_tab(lang)
+            build_tab(lang, lang_radio)
     return Components(
         header=header,
         lang=lang_radio,

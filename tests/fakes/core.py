@@ -35,6 +35,11 @@ class FakeCore:
     queue: list[Answer | Exception] = field(default_factory=list)
     calls: list[tuple[str, tuple[Turn, ...]]] = field(default_factory=list)
 
+    def locate(self, doc_id: str, quote: str, lang: str | None = None) -> Passage:
+        """Any quote is "found": a passage holding exactly it (the diagnosis tab cites its criteria)."""
+        chunk = Chunk(f"{doc_id}:000", doc_id, doc_id, "zh", quote, 0, f"corpus/{doc_id}.md", 1, 1)
+        return Passage(chunk, 1.0)
+
     def enqueue(self, *items: Answer | Exception) -> None:
         self.queue.extend(items)
 
