@@ -369,7 +369,7 @@ def _stream_answer(advisor: Advisor, question: str, history: list[tuple[str, str
     return stream.answer
 
 
-DEFAULT_SPLITS = ("dev=evals/golden.jsonl", "test=evals/test.jsonl")
+DEFAULT_SPLITS = ("dev=evals/golden.jsonl", "test=evals/test.jsonl", "client=evals/client.jsonl")
 
 
 def _named(values: list[str], what: str) -> list[tuple[str, Path]]:
@@ -390,7 +390,8 @@ def eval_(
         list[str] | None,
         typer.Option(
             help="A golden set (JSONL; see advisor/evals/dataset.py) as NAME=PATH or PATH; repeat for several "
-            "splits. Default: dev=evals/golden.jsonl (tune here) and test=evals/test.jsonl (report here)."
+            "splits. Default: dev=evals/golden.jsonl (tune here), test=evals/test.jsonl and client=evals/client.jsonl "
+            "(report here)."
         ),
     ] = None,
     out: Annotated[
