@@ -317,14 +317,23 @@ class Advisor:
         return Question(standalone_question(question, history, rewrite), question.lang, question.notices)
 
     def _build_reader(self) -> Reader | None:
-        """The feature reader over the two bundled encoders' cosines; None without USE or its weights."""
+        """The reader over the two bundled encoders' cosines: the cross-encoder when its trained layers are
+        committed, else the feature reader; None without USE or without weights (the cosine check decides)."""
         if self.settings.reader == "none" or len(self.embedders) < 2:
             return None
         from .read.linear import DEFAULT_WEIGHTS, FeatureReader
 
         if not DEFAULT_WEIGHTS.is_file():
             return None
-        return FeatureReader(self.embedders[-1], (self.embedders[0].key, self.embedders[-1].key))
+        features = FeatureReader(self.embedders[-1], (self.embedders[0].key, self.embedders[-1].key))
+        from .read.cross import CROSS_WEIGHTS, CrossEncoderReader
+
+        bundled = not (self.settings.embedding_url or self.settings.embedding_model)
+        if bundled and (CROSS_WEIGHTS / "reader-cross-encoder.json").is_file():
+            from .embed.e5 import DEFAULT_MODEL_DIRNAME
+
+            return CrossEncoderReader(self.settings.model_cache / DEFAULT_MODEL_DIRNAME, features)
+        return features
 
     def _read(self, question: Question, retrieval: Retrieval) -> Retrieval:
         """read: the reader scores every passage; they are reranked by its score (retrieval order breaks ties)."""
