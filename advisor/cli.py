@@ -199,6 +199,24 @@ BackendOption = Annotated[
 ]
 
 
+ProfileOption = Annotated[
+    str | None,
+    typer.Option(
+        "--as",
+        help="Who is asking: sme (a small or medium firm), park (a park operator), official (county/city "
+        "government) or consultant. Puts first what that client can act on; without it, the answer addresses "
+        "whoever the question implies.",
+    ),
+]
+
+
+def _check_profile(profile: str | None) -> None:
+    from .answer.roles import PROFILES
+
+    if profile is not None and profile not in PROFILES:
+        _fail(f"unknown profile {profile!r}: choose one of {', '.join(PROFILES)}")
+
+
 def _check_backend(backend: str | None) -> None:
     from .config import BACKENDS
 
@@ -220,22 +238,24 @@ def ask(
     ] = None,
     top_k: Annotated[int | None, typer.Option("--top-k", min=1, max=20, help="Passages to retrieve.")] = None,
     backend: BackendOption = None,
+    profile: ProfileOption = None,
 ) -> None:
     """Answer a question with numbered citations, or say plainly that the corpus does not cover it."""
     from .answer.question import QuestionError
 
     _check_backend(backend)
+    _check_profile(profile)
     settings = _settings(top_k=top_k, llm_backend=backend)
     if batch is None and question is None:
         _fail('give a question, or --batch FILE. Example: advisor ask "产业集聚和产业集群有什么区别？"')
     advisor = _advisor(settings)
     _ensure_index(advisor)
     if batch is not None:
-        _ask_batch(advisor, batch)
+        _ask_batch(advisor, batch, profile)
         return
     assert question is not None
     try:
-        answer = advisor.ask(question)
+        answer = advisor.ask(question, profile=profile)  # type: ignore[arg-type]
     except QuestionError as exc:
         _fail(str(exc))
         return
@@ -245,8 +265,9 @@ def ask(
         _render(answer)
 
 
-def _ask_batch(advisor: Advisor, path: Path) -> None:
+def _ask_batch(advisor: Advisor, path: Path, profile: str | None = None) -> None:
     from .answer.question import QuestionError
+    from .answer.roles import PROFILES
 
     if not path.is_file():
         _fail(f"batch file not found: {path}")
@@ -256,11 +277,18 @@ def _ask_batch(advisor: Advisor, path: Path) -> None:
         try:
             item = json.loads(line)
             row_id, text = item.get("id", number), str(item["question"])
+            who = item.get("profile") or profile
+            if who is not None and who not in PROFILES:
+                raise TypeError(who)
         except (json.JSONDecodeError, KeyError, AttributeError, TypeError):
-            typer.echo(json.dumps({"id": number, "error": f'line {number}: expected {{"id", "question"}}'}))
+            typer.echo(
+                json.dumps(
+                    {"id": number, "error": f'line {number}: expected {{"id", "question", "profile"?}}'}
+                )
+            )
             continue
         try:
-            out = {"id": row_id, **advisor.ask(text).to_dict()}
+            out = {"id": row_id, **advisor.ask(text, profile=who).to_dict()}
         except QuestionError as exc:
             out = {"id": row_id, "question": text, "error": str(exc)}
         typer.echo(json.dumps(out, ensure_ascii=False))
@@ -307,7 +335,7 @@ def _render(answer: Answer, console: Any = None) -> None:
 
 
 @app.command()
-def chat(backend: BackendOption = None) -> None:
+def chat(backend: BackendOption = None, profile: ProfileOption = None) -> None:
     """A conversation in the terminal: ask, read the cited answer, ask a follow-up (empty line or Ctrl-D quits).
 
     Follow-ups ("那第二种呢？", "and for small firms?") are understood from the conversation; /new starts over.
@@ -317,6 +345,7 @@ def chat(backend: BackendOption = None) -> None:
     from .answer.question import QuestionError
 
     _check_backend(backend)
+    _check_profile(profile)
     advisor = _advisor(_settings(llm_backend=backend))
     _ensure_index(advisor)
     advisor.warm_up()
@@ -335,7 +364,7 @@ def chat(backend: BackendOption = None) -> None:
             typer.echo("— new conversation / 新对话 —")
             continue
         try:
-            answer = _stream_answer(advisor, line, history[-6:], console)
+            answer = _stream_answer(advisor, line, history[-6:], console, profile)
         except QuestionError as exc:
             typer.echo(str(exc), err=True)
             continue
@@ -346,7 +375,9 @@ def chat(backend: BackendOption = None) -> None:
         history.append((line, answer.text))
 
 
-def _stream_answer(advisor: Advisor, question: str, history: list[tuple[str, str]], console: Any) -> Answer:
+def _stream_answer(
+    advisor: Advisor, question: str, history: list[tuple[str, str]], console: Any, profile: str | None = None
+) -> Answer:
     """Show the answer as it is written (in a terminal), then return the final Answer to render in full."""
     from contextlib import nullcontext
 
@@ -360,7 +391,7 @@ def _stream_answer(advisor: Advisor, question: str, history: list[tuple[str, str
         if console.is_terminal
         else nullcontext()
     )
-    stream = advisor.stream(question, history=history)
+    stream = advisor.stream(question, history=history, profile=profile)  # type: ignore[arg-type]
     with live as display:
         for text in stream:
             written.append(text)

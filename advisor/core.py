@@ -19,6 +19,7 @@ from .answer.condense import standalone_question
 from .answer.evidence import check_evidence
 from .answer.extractive import ExtractiveAnswerer
 from .answer.question import prepare_question
+from .answer.roles import Profile
 from .config import Settings
 from .embed.base import Embedder
 from .index.indexer import Index, IngestReport, ProgressFactory
@@ -206,9 +207,12 @@ class Advisor:
         backend: str | None = None,
         mode: Mode = "hybrid",
         exclude: frozenset[str] = frozenset(),
+        profile: Profile | None = None,
     ) -> Answer:
         """Answer one question with citations, or refuse with related reading. Raises QuestionError on bad input."""
-        return self.stream(raw_question, history=history, backend=backend, mode=mode, exclude=exclude).answer
+        return self.stream(
+            raw_question, history=history, backend=backend, mode=mode, exclude=exclude, profile=profile
+        ).answer
 
     def stream(
         self,
@@ -218,10 +222,13 @@ class Advisor:
         backend: str | None = None,
         mode: Mode = "hybrid",
         exclude: frozenset[str] = frozenset(),
+        profile: Profile | None = None,
     ) -> AnswerStream:
         """The answer as it is written: iterate for text, then read `.answer` (see `ask_stream`)."""
         return AnswerStream(
-            self.ask_stream(raw_question, history=history, backend=backend, mode=mode, exclude=exclude)
+            self.ask_stream(
+                raw_question, history=history, backend=backend, mode=mode, exclude=exclude, profile=profile
+            )
         )
 
     def llm(self, backend: str | None = None) -> LLMAnswerer | None:
@@ -259,12 +266,14 @@ class Advisor:
         backend: str | None = None,
         mode: Mode = "hybrid",
         exclude: frozenset[str] = frozenset(),
+        profile: Profile | None = None,
     ) -> Iterator[Event]:
         """Yield `Delta`s as the answer is written (`Thinking` while a model thinks), then one `Final`.
 
         `history` holds earlier (question, answer text) turns of a conversation; a follow-up is rewritten into
         a standalone question before retrieval. `backend` overrides the configured answerer for this question;
-        `exclude` leaves chunks out of retrieval (the eval's "withheld answer" items).
+        `exclude` leaves chunks out of retrieval (the eval's "withheld answer" items); `profile` (sme, park,
+        official, consultant) says who is asking, so what speaks to them comes first.
         The extractive answerer writes its answer in one piece; an LLM streams it. The Final answer's text is
         authoritative: when a streamed LLM answer fails its checks, it carries the fallback instead, and
         surfaces show that text in place of the streamed one.
@@ -285,9 +294,12 @@ class Advisor:
             verdict = self.gate(search, retrieval, self.vocabulary())
         streamed: list[Delta] = []
         with timer("draft"):
-            draft = yield from _relay(self._draft(search, retrieval, verdict, llm, deadline), streamed)
+            draft = yield from _relay(
+                self._draft(search, retrieval, verdict, llm, deadline, profile), streamed
+            )
         with timer("finish"):
             answer = self._finish(question, search, retrieval, verdict, draft, llm, notices, fallback)
+            answer = dataclasses.replace(answer, profile=profile)
         if not streamed:
             yield Delta(answer.text)  # written in one piece
         timings = timer.timings()
@@ -355,13 +367,14 @@ class Advisor:
         verdict: Verdict,
         llm: LLMAnswerer | None,
         deadline: Deadline,
+        profile: Profile | None = None,
     ) -> Generator[Progress, None, Draft]:
         """draft: the answerer's cited text; the model is only ever asked when the corpus can support an answer."""
         if not verdict.sufficient:
             return Draft("", (), refused=True)
         if llm is None:
-            return self.extractive.answer(question, retrieval.passages, retrieval.readings)
-        return (yield from llm.stream(question, retrieval.passages, deadline))
+            return self.extractive.answer(question, retrieval.passages, retrieval.readings, profile)
+        return (yield from llm.stream(question, retrieval.passages, deadline, profile))
 
     def _finish(
         self,

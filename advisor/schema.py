@@ -127,6 +127,9 @@ class Answer:
     partial: bool = False  # answered in part: `not_covered` lists what the documents leave out
     not_covered: tuple[str, ...] = ()
     answerability: float | None = None  # the reader's probability that the passages answer the question
+    profile: str | None = (
+        None  # who asked: sme, park, official or consultant (None: whoever the question implies)
+    )
 
     def to_dict(self) -> dict[str, Any]:
         """The stable JSON contract of `advisor ask --json`."""
@@ -147,6 +150,7 @@ class Answer:
             "partial": self.partial,
             "not_covered": list(self.not_covered),
             "answerability": None if self.answerability is None else round(self.answerability, 4),
+            "profile": self.profile,
         }
 
 

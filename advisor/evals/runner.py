@@ -182,6 +182,8 @@ def evaluate_item(
     results: dict[str, Any] = {}
     for mode in modes:
         try:
+            if item.profile in ("sme", "park", "official", "consultant"):
+                extra["profile"] = item.profile
             answer = advisor.ask(item.question, mode=mode, exclude=exclude, **extra)
         except QuestionError as exc:
             results[mode] = rejected_result(item, exc)
