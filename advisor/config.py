@@ -48,6 +48,14 @@ class Settings(BaseSettings):
         default="use", description="Second dense encoder that bridges languages (USE multilingual v3)."
     )
     chroma_url: str = Field(default="", description="http://host:port of a Chroma server; empty = local.")
+    shared_dir: Path | None = Field(
+        default=None,
+        description="A folder every worker and ingest sees (a shared disk in server mode): index versions "
+        "(chunk table, lexical index), ingest records and uploaded documents. Default: HOME/index, HOME/uploads.",
+    )
+    index_check_s: float = Field(
+        default=2.0, ge=0, le=3600, description="How often a process checks for a newer index version."
+    )
 
     top_k: int = Field(default=5, ge=1, le=20, description="Passages handed to the answerer.")
     candidates: int = Field(default=30, ge=5, le=200, description="Candidates per retriever and language.")
@@ -74,7 +82,7 @@ class Settings(BaseSettings):
         default=64, ge=1, le=10000, description="Requests that may wait in the web queue."
     )
 
-    @field_validator("home", "corpus_dir", "models_dir", "prompts_dir", mode="after")
+    @field_validator("home", "corpus_dir", "models_dir", "prompts_dir", "shared_dir", mode="after")
     @classmethod
     def _expand(cls, value: Path | None) -> Path | None:
         return value.expanduser().resolve() if value is not None else None
@@ -109,7 +117,8 @@ class Settings(BaseSettings):
 
     @property
     def uploads_dir(self) -> Path:
-        return self.home / "uploads"
+        """Uploaded documents: in the shared folder when there is one, so every worker and ingest finds them."""
+        return (self.shared_dir or self.home) / "uploads"
 
     @property
     def feedback_path(self) -> Path:

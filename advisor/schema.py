@@ -120,6 +120,7 @@ class Answer:
     prompt: str | None = None  # "name@hash" of the prompt that produced the answer
     fallback: str | None = None  # why an LLM answer fell back to the extractive one
     dropped_citations: int = 0
+    index_version: int | None = None  # the index version the passages came from (workers follow versions)
 
     def to_dict(self) -> dict[str, Any]:
         """The stable JSON contract of `advisor ask --json`."""
@@ -137,6 +138,7 @@ class Answer:
             "prompt": self.prompt,
             "fallback": self.fallback,
             "dropped_citations": self.dropped_citations,
+            "index_version": self.index_version,
         }
 
 
