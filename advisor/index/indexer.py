@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -162,7 +162,8 @@ class Index:
                 builder.abandon()
                 raise
             sources = [source_row(p.doc, counts.get(p.doc.doc_id, 0)) for p in plan]
-            if previous is not None and builder.unchanged(previous) and sources == previous.sources:
+            same_sources = previous is not None and _by_id(sources) == _by_id(previous.sources)
+            if previous is not None and builder.unchanged(previous) and same_sources:
                 builder.abandon()  # nothing to follow: workers keep the version they have
                 report.version = previous.version
             else:
@@ -186,7 +187,7 @@ class Index:
             temp.write_text(text, encoding="utf-8")
             temp.replace(final)
             try:
-                doc = load_file(final, uploads)
+                doc = replace(load_file(final, uploads), file=final, root=uploads)
                 if doc.doc_id != doc_id:
                     raise LoadError(f"{final.name}: its front matter names the id {doc.doc_id!r}")
                 others = [c for c in previous.chunks if c.doc_id != doc_id]
@@ -236,3 +237,7 @@ class Index:
             builder.abandon()
             raise
         return self.snapshots.publish(builder, sources)
+
+
+def _by_id(sources: Sequence[SourceInfo]) -> dict[str, SourceInfo]:
+    return {s.doc_id: s for s in sources}

@@ -64,7 +64,7 @@ class SnapshotBuilder:
         self._table = (folder / "chunks.json").open("wb")
         self._table.write(b"[")
         self.count = 0
-        self._previous: list[Chunk] = previous.chunks if previous else []
+        self._previous = {c.chunk_id: c for c in previous.chunks} if previous else {}
         self._same = previous is not None
         reuse = {c.chunk_id: (i, c.text) for i, c in enumerate(previous.chunks)} if previous else {}
 
@@ -79,12 +79,12 @@ class SnapshotBuilder:
     def add(self, chunk: Chunk) -> None:
         self._table.write((b",\n" if self.count else b"\n") + orjson.dumps(_row(chunk)))
         self.terms.add(chunk)
-        if self._same and (self.count >= len(self._previous) or self._previous[self.count] != chunk):
+        if self._same and self._previous.get(chunk.chunk_id) != chunk:
             self._same = False
         self.count += 1
 
     def unchanged(self, previous: Snapshot) -> bool:
-        """True when the chunks added so far are exactly `previous`'s, in the same order."""
+        """True when the chunks added so far are exactly `previous`'s (in any order)."""
         return self._same and self.count == len(previous.chunks)
 
     def finish(self, sources: list[SourceInfo]) -> None:
