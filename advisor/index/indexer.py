@@ -15,6 +15,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ..embed.base import Embedder
 from ..ingest.load import LoadError, load_file
 from ..ingest.split import claim_order
@@ -219,6 +221,15 @@ class Index:
             kept = [c for c in previous.chunks if c.doc_id != doc_id]
             version = self._publish(previous, kept, [s for s in previous.sources if s.doc_id != doc_id])
         return DocumentChange(doc_id, title, 0, version)
+
+    def add_precomputed(self, chunks: Sequence[Chunk], vectors: Sequence[np.ndarray]) -> int:
+        """Add chunks with vectors computed elsewhere (one matrix per encoder) and publish a version (benchmarks)."""
+        with self.snapshots.writing():
+            for store, matrix in zip(self.vectors(), vectors, strict=True):
+                store.add_precomputed(chunks, matrix)
+            previous = self.snapshots.load()
+            table = [*(previous.chunks if previous else []), *chunks]
+            return self._publish(previous, table, sources_from_chunks(table))
 
     def _uploads_dir(self, doc_id: str) -> Path:
         if self.registry.uploads_dir is None:
