@@ -191,8 +191,9 @@ class Advisor:
         return self.follower.current()[1]
 
     def warm_up(self) -> None:
-        """Load models and indexes now rather than on the first question."""
+        """Load models and indexes now rather than on the first question, and follow new index versions."""
         self._load_for(Question("warm up", "en"))
+        self.follower.follow_in_background()
 
     # --- questions ---------------------------------------------------------------------------------
     def retrieve(

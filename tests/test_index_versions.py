@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -169,3 +170,15 @@ def test_an_index_from_before_versions_is_converted_once(isolated_home: Path, co
     fresh = _advisor(isolated_home, corpus_copy)
     assert len(fresh.index.chunks()) == chunks and fresh.index.version() == 1
     assert fresh.ask("产业集聚和产业集群有什么区别？").passages[0].chunk.doc_id == "cluster-vs-agglomeration"
+
+
+def test_a_warmed_up_worker_follows_without_being_asked(isolated_home: Path, corpus_copy: Path) -> None:
+    writer = _advisor(isolated_home, corpus_copy)
+    writer.ingest()
+    worker = _advisor(isolated_home, corpus_copy, check_s=0.1)
+    worker.warm_up()  # what `advisor serve` does
+    writer.add_document("upload-dddddddddddd", NOTE.format(id="upload-dddddddddddd"))
+    deadline = time.monotonic() + 10
+    while worker.follower.version != 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert worker.follower.version == 2  # loaded before any question arrived

@@ -30,6 +30,7 @@ class Follower(Generic[T]):
         self._view: tuple[int, T] | None = None
         self._checked = 0.0
         self._loading: threading.Thread | None = None
+        self._poller: threading.Thread | None = None
         self._lock = threading.Lock()
         self._first = threading.Lock()  # the first build runs once, however many questions arrive
 
@@ -80,6 +81,22 @@ class Follower(Generic[T]):
         """After this process changed the index: build the new view now, if one was already being served."""
         if self._view is not None and self._version() != self._view[0]:
             self._swap(self._build())
+
+    def follow_in_background(self) -> None:
+        """Check every `interval_s` even when no question comes (a web worker), so an idle worker is fresh too."""
+        with self._lock:
+            if self._poller is not None or self.interval_s <= 0:
+                return
+            self._poller = threading.Thread(target=self._poll, name="index-poller", daemon=True)
+            self._poller.start()
+
+    def _poll(self) -> None:
+        while True:
+            time.sleep(self.interval_s)
+            try:
+                self.current()
+            except Exception:  # a broken version never stops the checks; questions report their own errors
+                log.exception("checking the index version failed")
 
     def wait(self, timeout_s: float | None = None) -> None:
         """Wait for a background reload to finish (tests and benchmarks)."""
