@@ -64,13 +64,13 @@ class SnapshotBuilder:
         self._table = (folder / "chunks.json").open("wb")
         self._table.write(b"[")
         self.count = 0
-        self._previous = {c.chunk_id: c for c in previous.chunks} if previous else {}
+        self._previous = {c.chunk_id: (row, c) for row, c in enumerate(previous.chunks)} if previous else {}
         self._same = previous is not None
-        reuse = {c.chunk_id: (i, c.text) for i, c in enumerate(previous.chunks)} if previous else {}
 
         def known(chunk: Chunk) -> tuple[np.ndarray, np.ndarray] | None:
-            hit = reuse.get(chunk.chunk_id)
-            if previous is None or hit is None or hit[1] != chunk.text:
+            """The previous version's term counts of this chunk, when its text is unchanged."""
+            hit = self._previous.get(chunk.chunk_id)
+            if previous is None or hit is None or hit[1].text != chunk.text:
                 return None
             return previous.lexicon.row(hit[0])
 
@@ -79,8 +79,9 @@ class SnapshotBuilder:
     def add(self, chunk: Chunk) -> None:
         self._table.write((b",\n" if self.count else b"\n") + orjson.dumps(_row(chunk)))
         self.terms.add(chunk)
-        if self._same and self._previous.get(chunk.chunk_id) != chunk:
-            self._same = False
+        if self._same:
+            hit = self._previous.get(chunk.chunk_id)
+            self._same = hit is not None and hit[1] == chunk
         self.count += 1
 
     def unchanged(self, previous: Snapshot) -> bool:
