@@ -1,7 +1,9 @@
 """Warm latency: bare query encoding and `ask` on the same questions, and the ratio between them.
 
 "Warm" means models loaded but every question and sentence encoded afresh: caches are cleared first.
-The ratio is ask p50 (without the reader's pass, when there is one) over the sum of the encoders' p50s.
+Each question is encoded by every encoder alone and then asked, back to back, so both see the same load
+on a shared machine. The ratio is ask p50 (without the reader's pass, when there is one) over the sum of
+the encoders' p50s.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from .measure import percentiles
 
 
 def clear_caches(advisor: Advisor) -> None:
-    """Forget encoded questions and sentences, so a phase measures encoding too."""
+    """Forget encoded questions and sentences, so a measurement includes encoding."""
     for cache in [getattr(e, "query_cache", None) for e in advisor.embedders] + [
         advisor.extractive.sentence_cache
     ]:
@@ -25,29 +27,19 @@ def clear_caches(advisor: Advisor) -> None:
             cache.clear()
 
 
-def encoder_p50(advisor: Advisor, questions: Sequence[str]) -> dict[str, dict[str, float]]:
-    """Each encoder alone, one fresh question at a time: what `ask` cannot go below."""
-    results: dict[str, dict[str, float]] = {}
-    for embedder in advisor.embedders:
-        embedder.embed_query("warm-up question")
-        clear_caches(advisor)
-        samples = []
-        for question in questions:
-            started = time.perf_counter()
-            embedder.embed_query(question)
-            samples.append((time.perf_counter() - started) * 1000)
-        results[embedder.key] = percentiles(samples)
-    clear_caches(advisor)
-    return results
-
-
-def timed_asks(advisor: Advisor, questions: Sequence[str]) -> dict[str, Any]:
-    """Ask each question once (fresh encodings) and summarise total, retrieval and reader times."""
+def paired_timings(advisor: Advisor, questions: Sequence[str]) -> dict[str, Any]:
+    """Per question: each encoder alone (what `ask` cannot go below), then `ask` itself; summarised."""
     for warm in ("warm-up question about industrial clusters", "预热：产业集群是什么"):
         advisor.ask(warm)
-    clear_caches(advisor)
+    encoders: dict[str, list[float]] = {e.key: [] for e in advisor.embedders}
     total, retrieve, read, without_read, versions = [], [], [], [], set()
     for question in questions:
+        clear_caches(advisor)
+        for embedder in advisor.embedders:
+            started = time.perf_counter()
+            embedder.embed_query(question)
+            encoders[embedder.key].append((time.perf_counter() - started) * 1000)
+        clear_caches(advisor)
         answer = advisor.ask(question)
         ms = answer.timings_ms
         total.append(ms["total"])
@@ -56,6 +48,7 @@ def timed_asks(advisor: Advisor, questions: Sequence[str]) -> dict[str, Any]:
         without_read.append(ms["total"] - ms.get("read", 0.0))
         versions.add(answer.index_version)
     result: dict[str, Any] = {
+        "encoders_ms": {key: percentiles(samples) for key, samples in encoders.items()},
         "ask_ms": percentiles(total),
         "retrieve_ms": percentiles(retrieve),
         "ask_without_read_ms": percentiles(without_read),
@@ -70,17 +63,17 @@ def timed_asks(advisor: Advisor, questions: Sequence[str]) -> dict[str, Any]:
 
 
 def latency_block(advisor: Advisor, sets: Mapping[str, Sequence[str]]) -> dict[str, Any]:
-    """Per question set, in this order on the same process: bare encoders, then ask; and their ratio."""
+    """Per question set: bare encoders and ask on the same questions, and their ratio."""
     block: dict[str, Any] = {}
     for name, questions in sets.items():
-        encoders = encoder_p50(advisor, questions)
-        asks = timed_asks(advisor, questions)
-        encoding = sum(e["p50"] for e in encoders.values())
+        timings = paired_timings(advisor, questions)
+        encoding = sum(e["p50"] for e in timings["encoders_ms"].values())
         block[name] = {
             "questions": len(questions),
             "mean_chars": round(sum(len(q) for q in questions) / max(len(questions), 1)),
-            "encoders_ms": encoders,
-            **asks,
-            "ratio_ask_to_encoding_p50": round(asks["ask_without_read_ms"]["p50"] / max(encoding, 1e-9), 2),
+            **timings,
+            "ratio_ask_to_encoding_p50": round(
+                timings["ask_without_read_ms"]["p50"] / max(encoding, 1e-9), 2
+            ),
         }
     return block
