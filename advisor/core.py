@@ -164,27 +164,7 @@ class Advisor:
         retriever = HybridRetriever(
             snapshot.chunks, self.index.vectors(), lexical, candidates=self.settings.candidates
         )
-        lexical.query_terms("预热 warm-up")  # loads the tokeniser's dictionary here, not on a question
         return snapshot.version, retriever
-
-    def _load_for(self, question: Question) -> tuple[int, HybridRetriever]:
-        """The version to answer from; in a cold process, loaded while every encoder reads the question.
-
-        Opening the store, the stored version and the tokeniser, and loading each model, are seconds of
-        mostly C work each; side by side they overlap instead of adding up to the first answer's wait.
-        """
-        if self.follower.version is not None:
-            return self.follower.current()
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(max_workers=len(self.embedders) + 1) as pool:
-            view = pool.submit(self.follower.current)
-            encoded = [
-                pool.submit(e.embed_query, question.text) for e in self.embedders
-            ]  # cached for retrieval
-            for future in encoded:
-                future.result()
-            return view.result()
 
     def retriever(self) -> HybridRetriever:
         """The retriever over the index version this process follows (built once per version, never per question)."""
@@ -192,7 +172,9 @@ class Advisor:
 
     def warm_up(self) -> None:
         """Load models and indexes now rather than on the first question, and follow new index versions."""
-        self._load_for(Question("warm up", "en"))
+        self.retriever()
+        for embedder in self.embedders:
+            embedder.embed_query("warm up")
         self.follower.follow_in_background()
 
     # --- questions ---------------------------------------------------------------------------------
@@ -279,7 +261,7 @@ class Advisor:
         with timer("condense"):
             search = self._condense(question, history, llm, deadline)
         with timer("retrieve"):
-            version, retriever = self._load_for(search)  # one version for the whole question
+            version, retriever = self.follower.current()  # one version for the whole question
             retrieval = self.retrieve(search, mode=mode, retriever=retriever)
         with timer("read"):
             retrieval = self._read(search, retrieval)
