@@ -569,18 +569,18 @@ def bench(
     out: Annotated[Path, typer.Option(help="Folder for latest.json, a dated copy and charts.")] = Path(
         "bench/results"
     ),
-    sizes: Annotated[
-        str, typer.Option(help="Synthetic corpus sizes, comma-separated.")
-    ] = "1000,10000,100000",
+    sizes: Annotated[str, typer.Option(help="Synthetic corpus sizes, comma-separated.")] = "10000,100000",
     ingest_sample: Annotated[
         int, typer.Option(help="Chunks really encoded to measure ingest throughput.")
     ] = 2000,
     phases: Annotated[
-        str, typer.Option(help="Any of ingest,scale,cold_start,web.")
-    ] = "ingest,scale,cold_start,web",
-    users: Annotated[int, typer.Option(help="Simultaneous web users in the concurrency phase.")] = 8,
+        str,
+        typer.Option(help="Any of ingest,scale,cold_start,web,load (load: two workers on a Chroma server)."),
+    ] = "ingest,scale,cold_start,web,load",
+    users: Annotated[int, typer.Option(help="Simultaneous web users in the web and load phases.")] = 8,
+    documents: Annotated[int, typer.Option(help="Documents ingested elsewhere during the load phase.")] = 200,
 ) -> None:
-    """Measure ingest throughput, latency at 1k–100k chunks, cold start, memory and web concurrency (minutes)."""
+    """Measure ingest, latency against bare encoding at 10k–100k chunks, cold start, memory, a server-mode load test."""
     from .bench.run import BenchConfig, run_bench
 
     config = BenchConfig(
@@ -589,6 +589,7 @@ def bench(
         ingest_sample=ingest_sample,
         phases=tuple(p.strip() for p in phases.split(",") if p.strip()),
         users=users,
+        load_documents=documents,
     )
     results = run_bench(config, log=lambda line: typer.echo(line, err=True))
     typer.echo(json.dumps({k: v for k, v in results.items() if k != "machine"}, ensure_ascii=False, indent=1))

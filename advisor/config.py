@@ -49,6 +49,14 @@ class Settings(BaseSettings):
         default="use", description="Second dense encoder that bridges languages (USE multilingual v3)."
     )
     chroma_url: str = Field(default="", description="http://host:port of a Chroma server; empty = local.")
+    shared_dir: Path | None = Field(
+        default=None,
+        description="A folder every worker and ingest sees (a shared disk in server mode): index versions "
+        "(chunk table, lexical index), ingest records and uploaded documents. Default: HOME/index, HOME/uploads.",
+    )
+    index_check_s: float = Field(
+        default=2.0, ge=0, le=3600, description="How often a process checks for a newer index version."
+    )
 
     reader: Literal["features", "none"] = Field(
         default="features",
@@ -101,7 +109,7 @@ class Settings(BaseSettings):
         default=64, ge=1, le=10000, description="Requests that may wait in the web queue."
     )
 
-    @field_validator("home", "corpus_dir", "models_dir", "prompts_dir", mode="after")
+    @field_validator("home", "corpus_dir", "models_dir", "prompts_dir", "shared_dir", mode="after")
     @classmethod
     def _expand(cls, value: Path | None) -> Path | None:
         return value.expanduser().resolve() if value is not None else None
@@ -136,7 +144,8 @@ class Settings(BaseSettings):
 
     @property
     def uploads_dir(self) -> Path:
-        return self.home / "uploads"
+        """Uploaded documents: in the shared folder when there is one, so every worker and ingest finds them."""
+        return (self.shared_dir or self.home) / "uploads"
 
     @property
     def web_temp_dir(self) -> Path:

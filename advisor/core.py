@@ -22,7 +22,8 @@ from .answer.question import prepare_question
 from .answer.roles import Profile
 from .config import Settings
 from .embed.base import Embedder
-from .index.indexer import Index, IngestReport, ProgressFactory
+from .index.follow import Follower
+from .index.indexer import DocumentChange, Index, IngestReport, ProgressFactory
 from .read.gate import ReaderGate
 from .retrieve.hybrid import HybridRetriever, Mode
 from .retrieve.lexical import LexicalIndex
@@ -120,52 +121,69 @@ class Advisor:
         self._llm: dict[str, LLMAnswerer] = {}
         self.embedders = list(embedders) if embedders is not None else default_embedders(settings)
         self.index = Index(
-            settings.index_dir, self.embedders, settings.corpus_dir, settings.chroma_url, settings.uploads_dir
+            settings.index_dir,
+            self.embedders,
+            settings.corpus_dir,
+            settings.chroma_url,
+            settings.uploads_dir,
+            settings.shared_dir,
         )
         # Sentences are scored with the last encoder: the cross-lingual one when present, fast either way.
         self.extractive = ExtractiveAnswerer(self.embedders[-1])
         self.reader = self._build_reader()
         # Answer or refuse: from the reader's probability when there is a reader; tests swap it.
         self.gate: Gate = ReaderGate(self.reader) if self.reader is not None else check_evidence
-        self._retriever: HybridRetriever | None = None
-        self._lexical: LexicalIndex | None = None
+        # Questions are answered from one index version at a time; a newer one is loaded in the background.
+        self.follower = Follower(self.index.version, self._load_retriever, settings.index_check_s)
         self._lock = threading.RLock()
 
     # --- index -------------------------------------------------------------------------------------
     def ingest(self, paths: Sequence[Path] = (), progress: ProgressFactory | None = None) -> IngestReport:
         """Update the index from the corpus, remembered sources and `paths`; the next question sees the change."""
-        with self._lock:
-            report = self.index.ingest(paths, progress)
-            self._retriever = None
-            return report
+        report = self.index.ingest(paths, progress)  # the index serialises writers; questions go on meanwhile
+        self.follower.refresh()
+        return report
 
     def ensure_index(self, progress: ProgressFactory | None = None) -> IngestReport | None:
         """Build the index if it does not exist yet; None when it was already there."""
-        with self._lock:
-            if self.index.exists():
-                return None
-            return self.ingest(progress=progress)
+        if self.index.exists():
+            return None
+        return self.ingest(progress=progress)
+
+    def add_document(self, doc_id: str, text: str, progress: ProgressFactory | None = None) -> DocumentChange:
+        """Add one stored document (front matter + text) for every worker; this process answers from it at once."""
+        change = self.index.add_document(doc_id, text, progress)
+        self.follower.refresh()
+        return change
+
+    def remove_document(self, doc_id: str) -> DocumentChange:
+        """Remove an uploaded document for every worker; this process stops citing it at once."""
+        change = self.index.remove_document(doc_id)
+        self.follower.refresh()
+        return change
 
     def sources(self) -> list[SourceInfo]:
         return self.index.sources()
 
+    def _load_retriever(self) -> tuple[int, HybridRetriever]:
+        """The retriever over the current version's stored chunk table and lexical index, with its number."""
+        snapshot = self.index.snapshot()
+        lexical = LexicalIndex.from_stored([c.chunk_id for c in snapshot.chunks], snapshot.lexicon)
+        retriever = HybridRetriever(
+            snapshot.chunks, self.index.vectors(), lexical, candidates=self.settings.candidates
+        )
+        return snapshot.version, retriever
+
     def retriever(self) -> HybridRetriever:
-        """The retriever over the current index, built once per index version (never per question)."""
-        with self._lock:
-            if self._retriever is None:
-                chunks = self.index.chunks()
-                self._lexical = LexicalIndex(chunks)
-                self._retriever = HybridRetriever(
-                    chunks, self.index.vectors(), self._lexical, candidates=self.settings.candidates
-                )
-            return self._retriever
+        """The retriever over the index version this process follows (built once per version, never per question)."""
+        return self.follower.current()[1]
 
     def warm_up(self) -> None:
-        """Load models and indexes now rather than on the first question."""
+        """Load models and indexes now rather than on the first question, and follow new index versions."""
         retriever = self.retriever()
         for embedder in self.embedders:
             embedder.embed_query("warm up")
-        retriever.lexical.pinyin_map()
+        self.follower.follow_in_background()
         if self.reader is not None:
             from .read.gate import unknown_names
 
@@ -193,9 +211,11 @@ class Advisor:
         mode: Mode = "hybrid",
         k: int | None = None,
         exclude: frozenset[str] = frozenset(),
+        retriever: HybridRetriever | None = None,
     ) -> Retrieval:
         """Ranked passages for a checked question; `exclude` leaves chunk ids out (the eval's withheld items)."""
-        return self.retriever().retrieve(
+        retriever = retriever or self.retriever()
+        return retriever.retrieve(
             question.text, question.lang, k or self.settings.top_k, mode=mode, exclude=exclude
         )
 
@@ -287,11 +307,12 @@ class Advisor:
         with timer("condense"):
             search = self._condense(question, history, llm, deadline)
         with timer("retrieve"):
-            retrieval = self.retrieve(search, mode=mode, exclude=exclude)
+            version, retriever = self.follower.current()  # one version for the whole question
+            retrieval = self.retrieve(search, mode=mode, exclude=exclude, retriever=retriever)
         with timer("read"):
-            retrieval = self._read(search, retrieval)
+            retrieval = self._read(search, retrieval, retriever.lexical)
         with timer("gate"):
-            verdict = self.gate(search, retrieval, self.vocabulary())
+            verdict = self.gate(search, retrieval, retriever.lexical)
         streamed: list[Delta] = []
         with timer("draft"):
             draft = yield from _relay(
@@ -305,7 +326,7 @@ class Advisor:
         timings = timer.timings()
         if not history:
             timings.pop("condense", None)
-        yield Final(dataclasses.replace(answer, timings_ms=timings))
+        yield Final(dataclasses.replace(answer, timings_ms=timings, index_version=version))
 
     # --- the stages --------------------------------------------------------------------------------
     def _answerer(
@@ -347,11 +368,11 @@ class Advisor:
             return CrossEncoderReader(self.settings.model_cache / DEFAULT_MODEL_DIRNAME, features)
         return features
 
-    def _read(self, question: Question, retrieval: Retrieval) -> Retrieval:
+    def _read(self, question: Question, retrieval: Retrieval, vocabulary: Vocabulary) -> Retrieval:
         """read: the reader scores every passage; they are reranked by its score (retrieval order breaks ties)."""
         if self.reader is None or not retrieval.passages:
             return retrieval
-        readings = self.reader.read(question, retrieval.passages, self.vocabulary())
+        readings = self.reader.read(question, retrieval.passages, vocabulary)
         order = sorted(range(len(readings)), key=lambda i: (-readings[i].score, i))
         ranked = tuple(readings[i] for i in order)
         return dataclasses.replace(retrieval, passages=tuple(r.passage for r in ranked), readings=ranked)

@@ -130,6 +130,7 @@ class Answer:
     profile: str | None = (
         None  # who asked: sme, park, official or consultant (None: whoever the question implies)
     )
+    index_version: int | None = None  # the index version the passages came from (workers follow versions)
 
     def to_dict(self) -> dict[str, Any]:
         """The stable JSON contract of `advisor ask --json`."""
@@ -151,6 +152,7 @@ class Answer:
             "not_covered": list(self.not_covered),
             "answerability": None if self.answerability is None else round(self.answerability, 4),
             "profile": self.profile,
+            "index_version": self.index_version,
         }
 
 
