@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime
 import hashlib
-import os
 import re
 import threading
 import time
@@ -114,13 +113,6 @@ def to_markdown(doc_id: str, title: str, original_name: str, lang: str, body: st
     }
     front = yaml.safe_dump(meta, allow_unicode=True, sort_keys=False).strip()
     return f"---\n{front}\n---\n{body}"
-
-
-def _write_private(path: Path, text: str) -> None:
-    """Create `path` readable by its owner only (0600), whatever the umask."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
 
 
 class ChangeQueue:
@@ -245,21 +237,6 @@ class DocumentLibrary:
             if holder is not None:
                 return titles.get(holder.doc_id, holder.title)
         return None
-
-    def _private_dir(self) -> None:
-        """HOME/uploads exists and only its owner can list it (0700); stored copies are 0600."""
-        self.uploads_dir.mkdir(parents=True, exist_ok=True)
-        os.chmod(self.uploads_dir, 0o700)
-
-    # --- changes ----------------------------------------------------------------------------------
-    def check(self, path: Path, original_name: str) -> None:
-        """Refuse wrong types and oversize files before any work is done."""
-        from .ingest.convert import check_file
-
-        try:
-            check_file(path, original_name, self.limits)
-        except ConvertError as exc:
-            raise UploadError(exc.key, **exc.values) from None
 
     def add(self, path: Path, original_name: str | None = None, report: Report | None = None) -> UploadResult:
         """Convert, check, store and index one uploaded file; UploadError (index unchanged) if it fails."""
