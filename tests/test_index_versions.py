@@ -82,7 +82,9 @@ def test_a_worker_follows_an_ingest_elsewhere_without_waiting_for_it(
 
     worker.index.snapshot = slow_snapshot  # type: ignore[method-assign]
     writer.ingest([extra])
-    during = worker.ask("光谷园区共享检测平台", mode="bm25")  # the reload is stuck: answered from the old version
+    during = worker.ask(
+        "光谷园区共享检测平台", mode="bm25"
+    )  # the reload is stuck: answered from the old version
     assert during.index_version == 1 and all(p.chunk.doc_id != "guanggu-lab" for p in during.passages)
     release.set()
     worker.follower.wait(10)
@@ -98,7 +100,9 @@ def test_added_and_removed_documents_are_seen_by_every_worker(isolated_home: Pat
     change = uploader.add_document("upload-0123456789ab", NOTE.format(id="upload-0123456789ab"))
     assert change.chunks == 1 and change.version == 2 and change.title == "光谷笔记"
     assert (uploader.settings.uploads_dir / "upload-0123456789ab.md").is_file()
-    assert uploader.ask("光谷园区共享检测平台", mode="bm25").passages[0].chunk.doc_id == "upload-0123456789ab"  # at once
+    assert (
+        uploader.ask("光谷园区共享检测平台", mode="bm25").passages[0].chunk.doc_id == "upload-0123456789ab"
+    )  # at once
     other.ask("warm")  # notices the new version and loads it in the background
     other.follower.wait(10)
     assert other.ask("光谷园区共享检测平台", mode="bm25").passages[0].chunk.doc_id == "upload-0123456789ab"

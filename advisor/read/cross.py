@@ -4,7 +4,7 @@ Its trained part (transformer layers and a [CLS] head, int8) comes from training
 which needs a GPU; the word embeddings are the bundled model's own (frozen during training), so nothing
 else is shipped. It reads the question with each of the best few passages and replaces their passage
 scores; sentence scores stay the feature reader's. Until trained weights are committed under
-`weights/cross-encoder/`, the feature reader is the reader (core._build_reader).
+`weights/cross-encoder/`, the feature reader is the reader (read.build_reader).
 """
 
 from __future__ import annotations
