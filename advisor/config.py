@@ -61,7 +61,7 @@ class Settings(BaseSettings):
     reader: Literal["features", "none"] = Field(
         default="features",
         description="Who reads the retrieved passages to rerank them and decide answer or refuse: the trained "
-        "feature reader, or none (the cosine evidence check).",
+        "feature reader, or none (answer whatever is retrieved; needed for encoders other than the bundled ones).",
     )
     top_k: int = Field(default=5, ge=1, le=20, description="Passages handed to the answerer.")
     candidates: int = Field(default=30, ge=5, le=200, description="Candidates per retriever and language.")

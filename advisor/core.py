@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING
 
 from .answer import messages
 from .answer.condense import standalone_question
-from .answer.evidence import check_evidence
 from .answer.extractive import ExtractiveAnswerer
 from .answer.question import prepare_question
 from .answer.roles import Profile
@@ -24,7 +23,7 @@ from .embed.base import Embedder
 from .index.follow import Follower
 from .index.indexer import DocumentChange, Index, IngestReport, ProgressFactory
 from .read import build_reader
-from .read.gate import ReaderGate
+from .read.gate import ReaderGate, open_gate
 from .retrieve.hybrid import HybridRetriever, Mode
 from .retrieve.lexical import LexicalIndex
 from .schema import (
@@ -80,7 +79,7 @@ class Advisor:
         self.extractive = ExtractiveAnswerer(self.embedders[-1])
         self.reader = build_reader(settings, self.embedders)
         # Answer or refuse: from the reader's probability when there is a reader; tests swap it.
-        self.gate: Gate = ReaderGate(self.reader) if self.reader is not None else check_evidence
+        self.gate: Gate = ReaderGate(self.reader) if self.reader is not None else open_gate
         # Questions are answered from one index version at a time; a newer one is loaded in the background.
         self.follower = Follower(self.index.version, self._load_retriever, settings.index_check_s)
         self._lock = threading.RLock()

@@ -242,6 +242,10 @@ class Vocabulary(Protocol):
         """How specific a (folded) token is in the corpus, in [0, 1] (1: it never occurs)."""
         ...
 
+    def pinyin_map(self) -> dict[str, list[str]]:
+        """Toneless pinyin → the corpus's Chinese names ('wenzhou' → ['温州'])."""
+        ...
+
 
 @dataclass(frozen=True)
 class Draft:

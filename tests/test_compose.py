@@ -6,8 +6,9 @@ import re
 
 from advisor.answer.extractive import MAX_CHARS, MAX_SENTENCES, ExtractiveAnswerer
 from advisor.answer.question import prepare_question
-from advisor.answer.roles import clean, leans_on_previous, question_intent, sentence_roles
+from advisor.answer.roles import clean, leans_on_previous, sentence_roles
 from advisor.embed.fake import HashEmbedder
+from advisor.intent import question_intent
 from advisor.read.features import sentences_with_offsets
 from advisor.schema import Chunk, Passage, Reading, SentenceScore
 from advisor.text import simplify

@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from advisor.read.features import PASSAGE_FEATURES
+
 from .conftest import models_dir
 
 pytestmark = pytest.mark.slow
@@ -36,7 +38,7 @@ def test_feature_reader_recipe_builds_rows_from_the_pipeline_and_fits_weights(tm
         "golden",
     )
     rows = np.load(tmp_path / "rows" / "golden.npz")
-    assert rows["P"].shape[1] == 13 and rows["y"].any() and not rows["y"].all()
+    assert rows["P"].shape[1] == len(PASSAGE_FEATURES) and rows["y"].any() and not rows["y"].all()
     weights = tmp_path / "w.json"
     run(
         "training/reader/train.py",
@@ -48,12 +50,12 @@ def test_feature_reader_recipe_builds_rows_from_the_pipeline_and_fits_weights(tm
         str(weights),
     )
     data = json.loads(weights.read_text(encoding="utf-8"))
-    assert set(data["passage"]) == {"same", "cross"} and data["meta"]["licence"].startswith("Derived from")
+    assert set(data["passage"]) == {"zh", "en", "cross"} and data["meta"]["licence"].startswith("Derived from")
     assert data["meta"]["held_out"]["golden/zh"]["auc"] > 0.6  # it learned something, on its own rows
 
     from advisor.read.linear import LinearWeights
 
-    assert LinearWeights.load(weights).passage["same"].shape == (13,)
+    assert LinearWeights.load(weights).passage["zh"].shape == (len(PASSAGE_FEATURES),)
 
 
 def test_cross_encoder_recipe_packs_trains_and_exports_on_a_cpu(tmp_path: Path) -> None:

@@ -16,18 +16,17 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from ..embed.base import Embedder, VectorCache
+from ..intent import Intent, question_intent
 from ..schema import Citation, Draft, Lang, Passage, Question, Reading
 from ..text import fold, simplify, split_sentences, tokenize
 from . import messages
 from .roles import (
-    Intent,
     Profile,
     Role,
     addressed_to,
     clean,
     is_answer_label,
     leans_on_previous,
-    question_intent,
     sentence_roles,
 )
 

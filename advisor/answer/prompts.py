@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from ..config import PROMPTS_DIR
+from ..intent import question_intent
 from ..schema import Lang, Passage
 from . import messages
-from .roles import question_intent
 
 DEFAULT_PROMPTS_DIR = PROMPTS_DIR
 LANGS: tuple[Lang, ...] = ("zh", "en")

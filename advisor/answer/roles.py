@@ -1,4 +1,4 @@
-"""What a question asks for, and what part a corpus sentence plays: cue words of each language, as data.
+"""What part a corpus sentence plays, and whom it speaks to: cue words of each language, as data.
 
 These are facts of Chinese and English — "怎么办" and "what should we do" ask for advice, "例如" and "for example"
 introduce a case, a sentence that opens with "该"/"This" leans on the one before it — not fitted to any set of
@@ -12,28 +12,6 @@ import re
 from typing import Literal
 
 from ..schema import Lang
-
-Intent = Literal["advice", "comparison", "definition", "case", "fact"]
-INTENTS: tuple[Intent, ...] = ("case", "comparison", "advice", "definition", "fact")  # first match wins
-
-_INTENT_CUES: dict[Intent, dict[str, str]] = {
-    "case": {
-        "zh": r"案例|例子|举例|舉例|实例|實例|典型|先例|有没有.{0,6}(?:数字|数据|做法)|经验|經驗",
-        "en": r"\bexamples?\b|\bcases?\b|\bevidence\b|\binstances?\b|\bfigures\b|\bnumbers\b|\bproof\b|\bshow me\b",
-    },
-    "comparison": {
-        "zh": r"区别|區別|不同|差别|差別|差异|差異|相比|比较|比較|对比|對比|还是|還是|vs",
-        "en": r"\bdiffer|\bcompar|\bversus\b|\bvs\.?\b|\bdistinguish|\btell\b.{0,40}\b(?:from|apart)\b",
-    },
-    "advice": {
-        "zh": r"怎么办|怎麼辦|如何|怎样|怎樣|怎么|怎麼|应该|應該|应当|该不该|要不要|建议|建議|办法|辦法|对策|第一步|从何|从哪|诊断|診斷|为什么|為什麼|为何|原因|问题在哪|是不是|算不算|能不能|可不可以|值不值",
-        "en": r"\bhow (?:can|do|should|could|would|to|might)\b|\bwhat (?:should|can|could|would)\b|\bshould\b|\badvi[cs]e|\brecommend|\bsteps?\b|\bwhat'?s wrong\b|\bwhy\b|\bdiagnos|\bwhere do we start\b|\bworth\b",
-    },
-    "definition": {
-        "zh": r"是什么|是什麼|什么是|什麼是|指什么|指的是|定义|定義|含义|含義|概念|意思",
-        "en": r"\bwhat (?:is|are|does)\b|\bdefin|\bmeaning\b|\bmean\b|\brefers? to\b",
-    },
-}
 
 Role = Literal[
     "question",
@@ -108,18 +86,6 @@ _COMPILED = {
     role: {lang: re.compile(pattern, re.IGNORECASE) for lang, pattern in cues.items()}
     for role, cues in _ROLE_CUES.items()
 }
-_INTENT_COMPILED = {
-    intent: {lang: re.compile(pattern, re.IGNORECASE) for lang, pattern in cues.items()}
-    for intent, cues in _INTENT_CUES.items()
-}
-
-
-def question_intent(text: str, lang: Lang) -> Intent:
-    """What the question asks for: a case, a comparison, advice (or a diagnosis), a definition, or a fact."""
-    for intent in INTENTS[:-1]:
-        if _INTENT_COMPILED[intent][lang].search(text):
-            return intent
-    return "fact"
 
 
 def sentence_roles(sentence: str, lang: Lang) -> frozenset[Role]:

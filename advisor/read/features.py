@@ -23,10 +23,14 @@ PASSAGE_FEATURES = (
     "gap_e5",  # this passage's e5 cosine minus the best among the passages read
     "top_e5",  # the best e5 cosine among the passages read (the question's overall closeness)
     "spread_e5",  # best minus worst e5 cosine among the passages read: does one stand out?
+    "z_e5",  # how far the passage's e5 cosine stands out of the question's background, in its language
+    "z_use",  # the same for USE
     "sent_use",  # best sentence of the passage, USE cosine
     "lex",  # share of the question's specificity (idf) whose words the passage holds
     "lex_window",  # the same, in the best sentence and its neighbours
+    "lex_best",  # the same, in the sentence window (a sentence and its neighbours) that holds most of it
     "miss",  # idf of the most specific question word the passage lacks
+    "miss2",  # mean idf of the two most specific question words the passage lacks
     "numbers",  # share of the question's figures the passage holds
     "has_numbers",  # the question carries figures at all
     "rank",  # 1 / (1 + retrieval rank)
@@ -92,6 +96,25 @@ def cosine(passage: Passage, encoder: str) -> float:
     return float(passage.scores.get(f"cos:{encoder}", 0.0))
 
 
+def lift(passage: Passage, encoder: str) -> float:
+    """Standard deviations above the question's background the passage stands (0 when unknown), capped."""
+    return float(np.clip(passage.scores.get(f"z:{encoder}", 0.0), -5.0, 10.0)) / 5.0
+
+
+def query_weights(question: Question, vocabulary: Vocabulary) -> dict[str, float]:
+    """The question's words with how specific each is in the corpus; a romanised Chinese name ('Wenzhou')
+    stands for the name the corpus writes in Chinese (温州), so an English question can match it."""
+    pinyin = vocabulary.pinyin_map()
+    weights: dict[str, float] = {}
+    for token in tokenize(question.text):
+        if not vocabulary.knows(token) or token not in pinyin:
+            weights[token] = vocabulary.idf(token)
+            continue
+        for name in pinyin[token][:1]:
+            weights[name] = vocabulary.idf(name)
+    return weights
+
+
 def passage_rows(
     question: Question,
     passages: Sequence[Passage],
@@ -101,7 +124,7 @@ def passage_rows(
     encoders: tuple[str, str],
 ) -> np.ndarray:
     """One row of PASSAGE_FEATURES per passage (in order); `sentence_cosines[i]` are passage i's USE cosines."""
-    query = {t: vocabulary.idf(t) for t in tokenize(question.text)}
+    query = query_weights(question, vocabulary)
     q_numbers = _numbers(question.text)
     e5, use = encoders
     e5_cos = [cosine(p, e5) for p in passages]
@@ -114,7 +137,10 @@ def passage_rows(
             if best >= 0
             else frozenset()
         )
-        missing = [w for t, w in query.items() if t not in text.tokens]
+        missing = sorted((w for t, w in query.items() if t not in text.tokens), reverse=True)
+        windows = [
+            frozenset().union(*text.sentence_tokens[max(i - 1, 0) : i + 2]) for i in range(len(text.sentences))
+        ]
         numbers_here = _numbers(passage.chunk.text + " " + (passage.parallel_text or ""))
         rows.append(
             [
@@ -123,10 +149,14 @@ def passage_rows(
                 e5_cos[rank] - top,
                 top,
                 top - low,
+                lift(passage, e5),
+                lift(passage, use),
                 float(sims[best]) if best >= 0 else 0.0,
                 _weighted_share(query, text.tokens),
                 _weighted_share(query, window),
-                max(missing, default=0.0),
+                max((_weighted_share(query, w) for w in windows), default=0.0),
+                missing[0] if missing else 0.0,
+                float(np.mean(missing[:2])) if missing else 0.0,
                 len(q_numbers & numbers_here) / len(q_numbers) if q_numbers else 0.0,
                 1.0 if q_numbers else 0.0,
                 1.0 / (1 + rank),
@@ -140,7 +170,7 @@ def sentence_rows(
     question: Question, text: PassageText, sims: np.ndarray, passage_logit: float, vocabulary: Vocabulary
 ) -> np.ndarray:
     """One row of SENTENCE_FEATURES per sentence of one passage."""
-    query = {t: vocabulary.idf(t) for t in tokenize(question.text)}
+    query = query_weights(question, vocabulary)
     q_numbers = _numbers(question.text)
     best = float(sims.max()) if len(sims) else 0.0
     rows = []

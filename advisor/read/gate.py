@@ -80,3 +80,14 @@ class ReaderGate:
         if not covered and whole < DECISION:
             return Verdict(False, "not_answered", names, answerability=best)
         return Verdict(True, "", names, answerability=best, not_covered=missing if covered else ())
+
+
+def open_gate(question: Question, retrieval: Retrieval, vocabulary: Vocabulary) -> Verdict:
+    """The gate without a reader (custom encoders, `reader = "none"`): answer whatever was retrieved, unless
+    not one word of the question occurs in the corpus. It cannot tell an on-topic question the documents do
+    not answer; the reader can (it needs the bundled encoders)."""
+    names = unknown_names(question, vocabulary)
+    tokens = tokenize(question.text)
+    if not retrieval.passages or not any(vocabulary.knows(t) for t in tokens):
+        return Verdict(False, "low_similarity", names)
+    return Verdict(True, "", names)

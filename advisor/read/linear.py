@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from ..embed.base import Embedder, VectorCache
+from ..intent import is_open
 from ..schema import Passage, Question, Reading, SentenceScore, Vocabulary
 from .features import (
     PASSAGE_FEATURES,
@@ -31,7 +32,8 @@ from .features import (
 
 WEIGHTS_DIR = Path(__file__).with_name("weights")
 DEFAULT_WEIGHTS = WEIGHTS_DIR / "feature-reader.json"
-KINDS = ("same", "cross")
+KINDS = ("zh", "en", "cross")  # passage models: Chinese pairs, English pairs, across languages
+SENTENCE_KINDS = ("same", "cross")
 
 
 class WeightsError(ValueError):
@@ -45,6 +47,9 @@ class LinearWeights:
     passage: dict[str, np.ndarray]
     sentence: dict[str, np.ndarray]
     meta: dict[str, Any] = field(default_factory=dict)
+    # Added to a passage's logit for an open question (advice, comparison, case), per kind: such questions
+    # are answered by several sentences together, and their own operating point sits lower.
+    open_shift: dict[str, float] = field(default_factory=dict)
 
     @classmethod
     def load(cls, path: Path = DEFAULT_WEIGHTS) -> LinearWeights:
@@ -58,10 +63,11 @@ class LinearWeights:
             )
         try:
             passage = {k: np.asarray(data["passage"][k], dtype=np.float32) for k in KINDS}
-            sentence = {k: np.asarray(data["sentence"][k], dtype=np.float32) for k in KINDS}
+            sentence = {k: np.asarray(data["sentence"][k], dtype=np.float32) for k in SENTENCE_KINDS}
         except KeyError as exc:
             raise WeightsError(f"{path.name}: no weights for {exc}") from exc
-        return cls(passage, sentence, data.get("meta", {}))
+        shift = {k: float(v) for k, v in (data.get("open_shift") or {}).items()}
+        return cls(passage, sentence, data.get("meta", {}), shift)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -69,6 +75,7 @@ class LinearWeights:
             "sentence_features": list(SENTENCE_FEATURES),
             "passage": {k: [round(float(x), 6) for x in v] for k, v in self.passage.items()},
             "sentence": {k: [round(float(x), 6) for x in v] for k, v in self.sentence.items()},
+            "open_shift": {k: round(v, 4) for k, v in self.open_shift.items()},
             "meta": self.meta,
         }
 
@@ -78,8 +85,12 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
 
 
 def kind_of(question: Question, passage: Passage) -> str:
-    """'same' when the passage is shown in the question's language, else 'cross'."""
-    return "same" if passage.chunk.lang == question.lang else "cross"
+    """The passage model for this pair: its language when shown in the question's language, else 'cross'."""
+    return passage.chunk.lang if passage.chunk.lang == question.lang else "cross"
+
+
+def sentence_kind(kind: str) -> str:
+    return "cross" if kind == "cross" else "same"
 
 
 @dataclass(frozen=True)
@@ -141,8 +152,12 @@ class FeatureReader:
         if not passages:
             return ()
         data = self.inputs(question, passages, vocabulary)
+        shift = self.weights.open_shift if is_open(question.text, question.lang) else {}
         logits = np.array(
-            [float(row @ self.weights.passage[kind]) for row, kind in zip(data.rows, data.kinds, strict=True)]
+            [
+                float(row @ self.weights.passage[kind]) + shift.get(kind, 0.0)
+                for row, kind in zip(data.rows, data.kinds, strict=True)
+            ]
         )
         readings = []
         for i, passage in enumerate(passages):
@@ -150,7 +165,7 @@ class FeatureReader:
             scores: tuple[SentenceScore, ...] = ()
             if text.sentences:
                 s_rows = sentence_rows(question, text, data.sims[i], float(logits[i]), vocabulary)
-                s_prob = sigmoid(s_rows @ self.weights.sentence[kind])
+                s_prob = sigmoid(s_rows @ self.weights.sentence[sentence_kind(kind)])
                 scores = tuple(
                     SentenceScore(sentence, start, float(p))
                     for (start, sentence), p in zip(text.sentences, s_prob, strict=True)

@@ -73,6 +73,8 @@ class HybridRetriever:
         weights: dict[str, float] = {}
         best_cosine: dict[str, float] = {}
         cosines: dict[str, dict[str, float]] = {}  # encoder → chunk id → raw cosine, for the reader
+        # (encoder, language) → mean and spread of the cosines below the best few: the question's background.
+        background: dict[tuple[str, str], tuple[float, float]] = {}
 
         dense_indexes = self.dense if mode != "bm25" else []
         if mode == "dense":
@@ -94,6 +96,9 @@ class HybridRetriever:
                 ]
                 cosines.setdefault(name, {}).update(hits)
                 best_cosine[name] = max([best_cosine.get(name, -1.0), *(s for _, s in hits)])
+                if len(hits) >= 10:
+                    rest = np.array([value for _, value in hits[5:]])
+                    background[(name, chunk_lang)] = (float(rest.mean()), float(rest.std()))
                 lists.setdefault(chunk_lang, {})[name] = [cid for cid, _ in hits]
 
         terms = tuple(self.lexical.query_terms(question))
@@ -121,6 +126,16 @@ class HybridRetriever:
                 partner = self.chunks[chunk_id].parallel_id if chunk_id in self.chunks else None
                 best = max(by_chunk.get(chunk_id, floor), by_chunk.get(partner or "", floor))
                 per_source.setdefault(chunk_id, {})[f"cos:{name}"] = round(best, 4)
+                # How far it stands out of the question's background, in its own language (e5's cosines
+                # run higher for Chinese than for English; a difference means the same in both).
+                lifts = [
+                    (by_chunk[cid] - background[(name, self.chunks[cid].lang)][0])
+                    / max(background[(name, self.chunks[cid].lang)][1], 0.01)
+                    for cid in (chunk_id, partner)
+                    if cid in by_chunk and (name, self.chunks[cid].lang) in background
+                ]
+                if lifts:
+                    per_source[chunk_id][f"z:{name}"] = round(max(lifts), 3)
         passages = self._to_passages(contributions, per_source, lang, k)
         return Retrieval(tuple(passages), best_cosine, terms)
 

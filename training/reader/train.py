@@ -25,8 +25,9 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
+from advisor.intent import is_open  # noqa: E402
 from advisor.read.features import PASSAGE_FEATURES, SENTENCE_FEATURES  # noqa: E402
-from advisor.read.linear import DEFAULT_WEIGHTS, KINDS, LinearWeights, sigmoid  # noqa: E402
+from advisor.read.linear import DEFAULT_WEIGHTS, KINDS, SENTENCE_KINDS, LinearWeights, sigmoid  # noqa: E402
 
 LICENCE = (
     "Derived from CMRC 2018 (CC BY-SA 4.0, github.com/ymcui/cmrc2018), DRCD (CC BY-SA 3.0, "
@@ -66,6 +67,25 @@ def question_scores(
     return out
 
 
+def _logit(p: float) -> float:
+    p = min(max(p, 1e-6), 1 - 1e-6)
+    return float(np.log(p / (1 - p)))
+
+
+def question_texts() -> dict[str, tuple[str, str]]:
+    """(question, lang) by group id for the development sets, to tell open questions from closed ones."""
+    out: dict[str, tuple[str, str]] = {}
+    for source, path in (
+        ("xquad", REPO / "evals" / "external" / "xquad-rag-dev" / "tune.jsonl"),
+        ("golden", REPO / "evals" / "golden.jsonl"),
+    ):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip() and not line.startswith("//"):
+                item = json.loads(line)
+                out[f"{source}:{item['id']}"] = (item["question"], item["lang"])
+    return out
+
+
 def auc(pos: list[float], neg: list[float]) -> float | None:
     if not pos or not neg:
         return None
@@ -74,13 +94,23 @@ def auc(pos: list[float], neg: list[float]) -> float | None:
     return float((order[: len(pos)].sum() - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg)))
 
 
-def operating_point(scores: list[tuple[float, bool]], target: float) -> float:
-    """The highest threshold that refuses at most `target` of the answerable runs."""
-    answerable = sorted(p for p, a in scores if a)
-    if not answerable:
+def operating_point(cells: list[list[float]], target: float) -> float:
+    """The highest threshold at which the answerable runs refused, averaged over cells, stay within `target`.
+
+    Each cell (a source and question language) counts once, so a large training set cannot hide a small
+    development set whose questions look different.
+    """
+    cells = [sorted(c) for c in cells if c]
+    if not cells:
         return 0.5
-    index = int(np.floor(target * len(answerable)))
-    return float(answerable[min(index, len(answerable) - 1)]) - 1e-6
+    candidates = sorted({p for c in cells for p in c})
+    best = candidates[0] - 1e-6
+    for t in candidates:
+        refused = np.mean([np.mean(np.array(c) < t) for c in cells])
+        if refused > target:
+            break
+        best = t - 1e-6
+    return float(best)
 
 
 def report(
@@ -115,7 +145,25 @@ def main() -> None:
     parser.add_argument("--sources", nargs="*", default=["qa", "xquad", "golden"])
     parser.add_argument("--holdout", type=float, default=0.25, help="share of CMRC/DRCD questions held out")
     parser.add_argument(
-        "--target", type=float, default=0.05, help="false refusals allowed at the operating point"
+        "--target",
+        type=float,
+        nargs=3,
+        default=(0.07, 0.04, 0.09),
+        metavar=("ZH", "EN", "CROSS"),
+        help="answerable questions refused at the operating point, per kind (Chinese pairs, English pairs, "
+        "across languages), averaged over the development sets (XQuAD dev-00..11, the golden dev split)",
+    )
+    parser.add_argument(
+        "--open-target",
+        type=float,
+        default=0.04,
+        help="answerable open questions (advice, comparison, case) refused",
+    )
+    parser.add_argument(
+        "--calibrate-on",
+        nargs="*",
+        default=["xquad", "golden"],
+        help="sources whose questions set the operating point",
     )
     parser.add_argument("--c", type=float, default=1.0, help="inverse L2 strength")
     parser.add_argument(
@@ -134,39 +182,61 @@ def main() -> None:
             rows[key].append(d[key])
         rows["set"].append(np.full(len(d["y"]), name))
         rows["sset"].append(np.full(len(d["ys"]), name))
+    texts = question_texts()
+    for g, info in meta.items():
+        text = texts.get(":".join(g.split(":")[:2]))
+        info["open"] = bool(text) and is_open(text[0], text[1])  # type: ignore[arg-type]
     P, y, group, kind = (np.concatenate(rows[k]) for k in ("P", "y", "group", "kind"))
     S, ys, sgroup, skind = (np.concatenate(rows[k]) for k in ("S", "ys", "sgroup", "skind"))
     pset, sset = np.concatenate(rows["set"]), np.concatenate(rows["sset"])
+    # Passage kinds: a Chinese pair, an English pair, or across languages (rows recorded same/cross).
+    pkind = np.array(
+        [str(k) if k == "cross" else meta[str(g)]["lang"] for k, g in zip(kind, group, strict=True)]
+    )
 
     mask = np.ones(len(PASSAGE_FEATURES), dtype=bool)
     if args.features:
         mask = np.array([f in args.features or f == "bias" for f in PASSAGE_FEATURES])
-    # The small in-domain sets (XQuAD tune, golden dev) train and pick the operating point; CMRC/DRCD is split.
+    # CMRC/DRCD are split by question; XQuAD dev-00..11 and the golden dev split train and calibrate.
     val = np.array(
         [held_out(g, args.holdout) if s == "qa" else False for g, s in zip(group, pset, strict=True)]
     )
     val_q = {g for g, s in zip(group, pset, strict=True) if s != "qa" or held_out(g, args.holdout)}
     weight = np.where(pset == "qa", 1.0, 3.0)
 
-    passage: dict[str, np.ndarray] = {}
-    for k in KINDS:
-        sel = (kind == k) & ~val
+    same_w = np.zeros(len(PASSAGE_FEATURES), dtype=np.float32)
+    cross_w = np.zeros(len(PASSAGE_FEATURES), dtype=np.float32)
+    for target, sel in ((same_w, (kind == "same") & ~val), (cross_w, (kind == "cross") & ~val)):
         if sel.sum() == 0 or len(set(y[sel])) < 2:
-            sel = ~val  # no rows of this kind: share the other model
-        w = np.zeros(len(PASSAGE_FEATURES), dtype=np.float32)
-        w[mask] = fit(P[sel][:, mask], y[sel], weight[sel], args.c)
-        passage[k] = w
+            sel = ~val
+        target[mask] = fit(P[sel][:, mask], y[sel], weight[sel], args.c)
+    passage = {"zh": same_w.copy(), "en": same_w.copy(), "cross": cross_w.copy()}
 
-    # Operating point per kind, on held-out / in-domain questions whose best passage is of that kind.
-    scores = question_scores(P, group, kind, passage)
+    # Operating points, on the development questions: one per kind for closed questions (a sentence answers
+    # them), and one for open questions (advice, comparison, case), whose best passage scores lower.
+    scores = question_scores(P, group, pkind, passage)
     threshold = {}
+    targets = dict(zip(KINDS, args.target, strict=True))
+    calibrating = {g for g in scores if meta[g]["source"] in args.calibrate_on and meta[g]["answerable"]}
     for k in KINDS:
-        chosen = [(p, meta[g]["answerable"]) for g, (p, kk) in scores.items() if kk == k and g in val_q]
-        threshold[k] = operating_point(chosen, args.target)
-        logit = float(np.log(threshold[k] / (1 - threshold[k])))
-        passage[k] = passage[k].copy()
-        passage[k][PASSAGE_FEATURES.index("bias")] -= logit  # probability 0.5 = the operating point
-    shifted = question_scores(P, group, kind, passage)
+        cells: dict[str, list[float]] = defaultdict(list)
+        for g in calibrating:
+            p, kk = scores[g]
+            if kk == k and not meta[g]["open"]:
+                cells[f"{meta[g]['source']}/{meta[g]['lang']}"].append(p)
+        threshold[k] = operating_point(list(cells.values()), targets[k])
+        passage[k][PASSAGE_FEATURES.index("bias")] -= _logit(threshold[k])  # probability 0.5 = the point
+    open_cells: dict[str, list[float]] = defaultdict(list)
+    for g in calibrating:
+        if meta[g]["open"]:
+            open_cells[f"{meta[g]['source']}/{meta[g]['lang']}"].append(scores[g][0])
+    open_point = operating_point(list(open_cells.values()), args.open_target) if open_cells else None
+    open_shift = {k: _logit(threshold[k]) - _logit(open_point) for k in KINDS} if open_point else {}
+    shifted = question_scores(P, group, pkind, passage)
+    shifted = {
+        g: (float(sigmoid(np.array(_logit(p) + open_shift.get(k, 0.0)))) if meta[g]["open"] else p, k)
+        for g, (p, k) in shifted.items()
+    }
     figures = report({g: v for g, v in shifted.items() if g in val_q}, meta, dict.fromkeys(KINDS, 0.5))
 
     # Sentence model: sentences of passages that hold the answer vs. every other sentence read.
@@ -178,14 +248,14 @@ def main() -> None:
         counter[g] += 1
     for j, sg in enumerate(sgroup):
         i = index[str(sg)]
-        p_logit[j] = float(P[i] @ passage[str(kind[i])])
+        p_logit[j] = float(P[i] @ passage[str(pkind[i])])
     S = S.copy()
     S[:, SENTENCE_FEATURES.index("p_logit")] = p_logit
     s_val = np.array(
         [held_out(str(g), args.holdout) if s == "qa" else False for g, s in zip(sgroup, sset, strict=True)]
     )
     sentence: dict[str, np.ndarray] = {}
-    for k in KINDS:
+    for k in SENTENCE_KINDS:
         sel = (skind == k) & ~s_val
         if sel.sum() == 0 or len(set(ys[sel])) < 2:
             sel = ~s_val
@@ -208,17 +278,20 @@ def main() -> None:
         passage,
         sentence,
         {
+            "open_operating_point": None if open_point is None else round(open_point, 4),
             "trained": datetime.now(UTC).strftime("%Y-%m-%d"),
             "command": "python training/reader/train.py " + " ".join(sys.argv[1:]),
             "sources": {n: len(d["questions"]) for n, d in sets.items()},
             "passage_rows": len(y),
             "sentence_rows": len(ys),
-            "target_false_refusal": args.target,
+            "target_false_refusal": targets,
+            "calibrated_on": args.calibrate_on,
             "operating_point": {k: round(v, 4) for k, v in threshold.items()},
             "held_out": figures,
             "sentence_top1_held_out": round(float(np.mean(top1)), 3) if top1 else None,
             "licence": LICENCE,
         },
+        open_shift,
     )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(weights.to_json(), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
