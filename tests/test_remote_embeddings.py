@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 from advisor.config import Settings
-from advisor.core import Advisor, default_embedders
+from advisor.core import Advisor
+from advisor.embed.defaults import default_embedders
 from advisor.embed.fake import HashEmbedder
 from advisor.embed.remote import RemoteEmbedder
 
