@@ -89,7 +89,8 @@ def write_users(path: Path, users: Mapping[str, UserRecord]) -> None:
     """Write the users file readable by its owner only (0600), replacing it atomically."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    tmp.unlink(missing_ok=True)  # a stale one could have other permissions: always a fresh 0600 file
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     body = {name: {"password": u.password, "admin": u.admin} for name, u in sorted(users.items())}
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         json.dump(body, handle, indent=1)

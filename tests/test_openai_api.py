@@ -137,6 +137,19 @@ def test_bad_requests_get_clear_errors(bases: Bases) -> None:
             api.chat.completions.create(model="advisor", messages=[{"role": "assistant", "content": "hi"}])
 
 
+def test_a_huge_request_is_refused_before_it_is_read(bases: Bases) -> None:
+    import httpx
+
+    with serving(bases, Settings()) as url:
+        big = b'{"messages": [{"role": "user", "content": "' + b"x" * (2 * 1024 * 1024) + b'"}]}'
+        reply = httpx.post(
+            f"{url}/chat/completions", content=big, headers={"content-type": "application/json"}
+        )
+        chunked = httpx.post(f"{url}/chat/completions", content=iter([big[:1024], big[1024:]]))
+    assert reply.status_code == chunked.status_code == 413
+    assert reply.json()["error"]["code"] == "request_too_large" and bases.cores[""].calls == []
+
+
 def test_with_keys_configured_a_request_needs_one(bases: Bases) -> None:
     bases.cores[""].enqueue(answer())
     settings = Settings(api_keys=SecretStr("key-1,key-2"))

@@ -179,9 +179,7 @@ def router(bases: KnowledgeBases, access: Access, settings: Settings) -> APIRout
     async def chat_completions(request: Request) -> Any:
         try:
             check(request)
-            raw = await request.body()
-            if len(raw) > MAX_BODY:
-                raise ApiError(413, "the request is too large", "request_too_large")
+            raw = await _read_capped(request)
             try:
                 body = json.loads(raw)
             except ValueError:
@@ -205,6 +203,19 @@ def router(bases: KnowledgeBases, access: Access, settings: Settings) -> APIRout
         return completion(answer, model)
 
     return routes
+
+
+async def _read_capped(request: Request) -> bytes:
+    """The request body, refused (413) as soon as it passes MAX_BODY: never read whole into memory first."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY:
+        raise ApiError(413, "the request is too large", "request_too_large")
+    body = bytearray()
+    async for piece in request.stream():
+        body += piece
+        if len(body) > MAX_BODY:
+            raise ApiError(413, "the request is too large", "request_too_large")
+    return bytes(body)
 
 
 def _answer(

@@ -67,7 +67,10 @@ def page_secret(settings: Settings) -> str:
     path = settings.home / "web-secret"
     if not path.is_file():
         settings.home.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:  # another worker on the same HOME made it first
+            return path.read_text().strip()
         with os.fdopen(fd, "w") as handle:
             handle.write(secrets.token_hex(16))
     return path.read_text().strip()
