@@ -28,8 +28,8 @@ browser:
 	fi
 
 lint: $(STAMP)
-	$(BIN)/ruff check advisor tests app.py
-	$(BIN)/ruff format --check advisor tests app.py
+	$(BIN)/ruff check advisor tests training app.py
+	$(BIN)/ruff format --check advisor tests training app.py
 	$(BIN)/mypy
 
 test: install browser lint
@@ -52,8 +52,8 @@ test-fast: $(STAMP)
 	$(BIN)/pytest -m "not slow and not browser"
 
 format: $(STAMP)
-	$(BIN)/ruff format advisor tests app.py
-	$(BIN)/ruff check --fix advisor tests app.py
+	$(BIN)/ruff format advisor tests training app.py
+	$(BIN)/ruff check --fix advisor tests training app.py
 
 clean:
 	rm -rf $(VENV) .advisor-home .pytest_cache .mypy_cache .ruff_cache

@@ -215,6 +215,24 @@ BackendOption = Annotated[
 ]
 
 
+ProfileOption = Annotated[
+    str | None,
+    typer.Option(
+        "--as",
+        help="Who is asking: sme (a small or medium firm), park (a park operator), official (county/city "
+        "government) or consultant. Puts first what that client can act on; without it, the answer addresses "
+        "whoever the question implies.",
+    ),
+]
+
+
+def _check_profile(profile: str | None) -> None:
+    from .answer.roles import PROFILES
+
+    if profile is not None and profile not in PROFILES:
+        _fail(f"unknown profile {profile!r}: choose one of {', '.join(PROFILES)}")
+
+
 def _check_backend(backend: str | None) -> None:
     from .config import BACKENDS
 
@@ -236,23 +254,25 @@ def ask(
     ] = None,
     top_k: Annotated[int | None, typer.Option("--top-k", min=1, max=20, help="Passages to retrieve.")] = None,
     backend: BackendOption = None,
+    profile: ProfileOption = None,
     kb: KbOption = None,
 ) -> None:
     """Answer a question with numbered citations, or say plainly that the corpus does not cover it."""
     from .answer.question import QuestionError
 
     _check_backend(backend)
+    _check_profile(profile)
     settings = _settings(top_k=top_k, llm_backend=backend, kb=kb)
     if batch is None and question is None:
         _fail('give a question, or --batch FILE. Example: advisor ask "产业集聚和产业集群有什么区别？"')
     advisor = _advisor(settings)
     _ensure_index(advisor)
     if batch is not None:
-        _ask_batch(advisor, batch)
+        _ask_batch(advisor, batch, profile)
         return
     assert question is not None
     try:
-        answer = advisor.ask(question)
+        answer = advisor.ask(question, profile=profile)  # type: ignore[arg-type]
     except QuestionError as exc:
         _fail(str(exc))
         return
@@ -262,8 +282,9 @@ def ask(
         _render(answer)
 
 
-def _ask_batch(advisor: Advisor, path: Path) -> None:
+def _ask_batch(advisor: Advisor, path: Path, profile: str | None = None) -> None:
     from .answer.question import QuestionError
+    from .answer.roles import PROFILES
 
     if not path.is_file():
         _fail(f"batch file not found: {path}")
@@ -273,11 +294,18 @@ def _ask_batch(advisor: Advisor, path: Path) -> None:
         try:
             item = json.loads(line)
             row_id, text = item.get("id", number), str(item["question"])
+            who = item.get("profile") or profile
+            if who is not None and who not in PROFILES:
+                raise TypeError(who)
         except (json.JSONDecodeError, KeyError, AttributeError, TypeError):
-            typer.echo(json.dumps({"id": number, "error": f'line {number}: expected {{"id", "question"}}'}))
+            typer.echo(
+                json.dumps(
+                    {"id": number, "error": f'line {number}: expected {{"id", "question", "profile"?}}'}
+                )
+            )
             continue
         try:
-            out = {"id": row_id, **advisor.ask(text).to_dict()}
+            out = {"id": row_id, **advisor.ask(text, profile=who).to_dict()}
         except QuestionError as exc:
             out = {"id": row_id, "question": text, "error": str(exc)}
         typer.echo(json.dumps(out, ensure_ascii=False))
@@ -324,7 +352,7 @@ def _render(answer: Answer, console: Any = None) -> None:
 
 
 @app.command()
-def chat(backend: BackendOption = None, kb: KbOption = None) -> None:
+def chat(backend: BackendOption = None, profile: ProfileOption = None, kb: KbOption = None) -> None:
     """A conversation in the terminal: ask, read the cited answer, ask a follow-up (empty line or Ctrl-D quits).
 
     Follow-ups ("那第二种呢？", "and for small firms?") are understood from the conversation; /new starts over.
@@ -334,6 +362,7 @@ def chat(backend: BackendOption = None, kb: KbOption = None) -> None:
     from .answer.question import QuestionError
 
     _check_backend(backend)
+    _check_profile(profile)
     advisor = _advisor(_settings(llm_backend=backend, kb=kb))
     _ensure_index(advisor)
     advisor.warm_up()
@@ -352,7 +381,7 @@ def chat(backend: BackendOption = None, kb: KbOption = None) -> None:
             typer.echo("— new conversation / 新对话 —")
             continue
         try:
-            answer = _stream_answer(advisor, line, history[-6:], console)
+            answer = _stream_answer(advisor, line, history[-6:], console, profile)
         except QuestionError as exc:
             typer.echo(str(exc), err=True)
             continue
@@ -363,7 +392,9 @@ def chat(backend: BackendOption = None, kb: KbOption = None) -> None:
         history.append((line, answer.text))
 
 
-def _stream_answer(advisor: Advisor, question: str, history: list[tuple[str, str]], console: Any) -> Answer:
+def _stream_answer(
+    advisor: Advisor, question: str, history: list[tuple[str, str]], console: Any, profile: str | None = None
+) -> Answer:
     """Show the answer as it is written (in a terminal), then return the final Answer to render in full."""
     from contextlib import nullcontext
 
@@ -377,7 +408,7 @@ def _stream_answer(advisor: Advisor, question: str, history: list[tuple[str, str
         if console.is_terminal
         else nullcontext()
     )
-    stream = advisor.stream(question, history=history)
+    stream = advisor.stream(question, history=history, profile=profile)  # type: ignore[arg-type]
     with live as display:
         for text in stream:
             written.append(text)
@@ -386,7 +417,7 @@ def _stream_answer(advisor: Advisor, question: str, history: list[tuple[str, str
     return stream.answer
 
 
-DEFAULT_SPLITS = ("dev=evals/golden.jsonl", "test=evals/test.jsonl")
+DEFAULT_SPLITS = ("dev=evals/golden.jsonl", "test=evals/test.jsonl", "client=evals/client.jsonl")
 
 
 def _named(values: list[str], what: str) -> list[tuple[str, Path]]:
@@ -407,7 +438,8 @@ def eval_(
         list[str] | None,
         typer.Option(
             help="A golden set (JSONL; see advisor/evals/dataset.py) as NAME=PATH or PATH; repeat for several "
-            "splits. Default: dev=evals/golden.jsonl (tune here) and test=evals/test.jsonl (report here)."
+            "splits. Default: dev=evals/golden.jsonl (tune here), test=evals/test.jsonl and client=evals/client.jsonl "
+            "(report here)."
         ),
     ] = None,
     out: Annotated[
@@ -554,18 +586,18 @@ def bench(
     out: Annotated[Path, typer.Option(help="Folder for latest.json, a dated copy and charts.")] = Path(
         "bench/results"
     ),
-    sizes: Annotated[
-        str, typer.Option(help="Synthetic corpus sizes, comma-separated.")
-    ] = "1000,10000,100000",
+    sizes: Annotated[str, typer.Option(help="Synthetic corpus sizes, comma-separated.")] = "10000,100000",
     ingest_sample: Annotated[
         int, typer.Option(help="Chunks really encoded to measure ingest throughput.")
     ] = 2000,
     phases: Annotated[
-        str, typer.Option(help="Any of ingest,scale,cold_start,web.")
-    ] = "ingest,scale,cold_start,web",
-    users: Annotated[int, typer.Option(help="Simultaneous web users in the concurrency phase.")] = 8,
+        str,
+        typer.Option(help="Any of ingest,scale,cold_start,web,load (load: two workers on a Chroma server)."),
+    ] = "ingest,scale,cold_start,web,load",
+    users: Annotated[int, typer.Option(help="Simultaneous web users in the web and load phases.")] = 8,
+    documents: Annotated[int, typer.Option(help="Documents ingested elsewhere during the load phase.")] = 200,
 ) -> None:
-    """Measure ingest throughput, latency at 1k–100k chunks, cold start, memory and web concurrency (minutes)."""
+    """Measure ingest, latency against bare encoding at 10k–100k chunks, cold start, memory, a server-mode load test."""
     from .bench.run import BenchConfig, run_bench
 
     config = BenchConfig(
@@ -574,6 +606,7 @@ def bench(
         ingest_sample=ingest_sample,
         phases=tuple(p.strip() for p in phases.split(",") if p.strip()),
         users=users,
+        load_documents=documents,
     )
     results = run_bench(config, log=lambda line: typer.echo(line, err=True))
     typer.echo(json.dumps({k: v for k, v in results.items() if k != "machine"}, ensure_ascii=False, indent=1))

@@ -51,6 +51,14 @@ class Settings(BaseSettings):
         default="use", description="Second dense encoder that bridges languages (USE multilingual v3)."
     )
     chroma_url: str = Field(default="", description="http://host:port of a Chroma server; empty = local.")
+    shared_dir: Path | None = Field(
+        default=None,
+        description="A folder every worker and ingest sees (a shared disk in server mode): index versions "
+        "(chunk table, lexical index), ingest records and uploaded documents. Default: HOME/index, HOME/uploads.",
+    )
+    index_check_s: float = Field(
+        default=2.0, ge=0, le=3600, description="How often a process checks for a newer index version."
+    )
 
     reader: Literal["features", "none"] = Field(
         default="features",
@@ -126,7 +134,9 @@ class Settings(BaseSettings):
         description="The knowledge base to use (HOME/kb/<name>/); empty: the bundled corpus.",
     )
 
-    @field_validator("home", "corpus_dir", "models_dir", "prompts_dir", "users_file", mode="after")
+    @field_validator(
+        "home", "corpus_dir", "models_dir", "prompts_dir", "shared_dir", "users_file", mode="after"
+    )
     @classmethod
     def _expand(cls, value: Path | None) -> Path | None:
         return value.expanduser().resolve() if value is not None else None
@@ -186,8 +196,16 @@ class Settings(BaseSettings):
         return self.kb_dir / "index"
 
     @property
+    def kb_shared_dir(self) -> Path | None:
+        """The chosen knowledge base's part of the shared folder (index versions, records, uploads), if any."""
+        if self.shared_dir is None or not self.kb:
+            return self.shared_dir
+        return self.shared_dir / "kb" / self.kb
+
+    @property
     def uploads_dir(self) -> Path:
-        return self.kb_dir / "uploads"
+        """Uploaded documents: in the shared folder when there is one, so every worker and ingest finds them."""
+        return (self.kb_shared_dir or self.kb_dir) / "uploads"
 
     @property
     def web_temp_dir(self) -> Path:

@@ -17,39 +17,38 @@ from .answer.condense import standalone_question
 from .answer.evidence import check_evidence
 from .answer.extractive import ExtractiveAnswerer
 from .answer.question import prepare_question
-from .answer.reasons import gate_reasons
+from .answer.roles import Profile
 from .config import Settings
+from .core_tools import CoreTools
+from .embed import default_embedders
 from .embed.base import Embedder
-from .embed.defaults import default_embedders
-from .index.indexer import Index, IngestReport, ProgressFactory
+from .index.follow import Follower
+from .index.indexer import DocumentChange, Index, IngestReport, ProgressFactory
 from .ingest.uploads import locate_uploads
+from .read import build_reader
 from .read.gate import ReaderGate
 from .retrieve.hybrid import HybridRetriever, Mode
 from .retrieve.lexical import LexicalIndex
 from .schema import (
     Answer,
     AnswerStream,
-    Chunk,
     Citation,
     Deadline,
     Delta,
     Draft,
     Event,
     Final,
-    Inspection,
     Lang,
     Passage,
     Progress,
     Question,
-    Reader,
     Retrieval,
     SourceInfo,
     Turn,
     Verdict,
     Vocabulary,
-    relay,
 )
-from .timing import StageTimer
+from .stages import StageTimer, relay
 
 if TYPE_CHECKING:
     from .answer.llm import ChatModelFactory, LLMAnswerer
@@ -57,7 +56,7 @@ if TYPE_CHECKING:
 Gate = Callable[[Question, Retrieval, Vocabulary], Verdict]
 
 
-class Advisor:
+class Advisor(CoreTools):
     """Index + retriever + answerer, loaded lazily and shared by the CLI, the web app and the evals."""
 
     def __init__(
@@ -77,51 +76,65 @@ class Advisor:
             settings.kb_corpus_dir,
             settings.chroma_url,
             settings.uploads_dir,
+            settings.kb_shared_dir,
         )
         # Sentences are scored with the last encoder: the cross-lingual one when present, fast either way.
         self.extractive = ExtractiveAnswerer(self.embedders[-1])
-        self.reader = self._build_reader()
+        self.reader = build_reader(settings, self.embedders)
         # Answer or refuse: from the reader's probability when there is a reader; tests swap it.
         self.gate: Gate = ReaderGate(self.reader) if self.reader is not None else check_evidence
-        self._retriever: HybridRetriever | None = None
-        self._lexical: LexicalIndex | None = None
+        # Questions are answered from one index version at a time; a newer one is loaded in the background.
+        self.follower = Follower(self.index.version, self._load_retriever, settings.index_check_s)
         self._lock = threading.RLock()
 
     # --- index -------------------------------------------------------------------------------------
     def ingest(self, paths: Sequence[Path] = (), progress: ProgressFactory | None = None) -> IngestReport:
         """Update the index from the corpus, remembered sources and `paths`; the next question sees the change."""
-        with self._lock:
-            report = self.index.ingest(paths, progress)
-            self._retriever = None
-            return report
+        report = self.index.ingest(paths, progress)  # the index serialises writers; questions go on meanwhile
+        self.follower.refresh()
+        return report
 
     def ensure_index(self, progress: ProgressFactory | None = None) -> IngestReport | None:
         """Build the index if it does not exist yet; None when it was already there."""
-        with self._lock:
-            if self.index.exists():
-                return None
-            return self.ingest(progress=progress)
+        if self.index.exists():
+            return None
+        return self.ingest(progress=progress)
+
+    def add_document(self, doc_id: str, text: str, progress: ProgressFactory | None = None) -> DocumentChange:
+        """Add one stored document (front matter + text) for every worker; this process answers from it at once."""
+        change = self.index.add_document(doc_id, text, progress)
+        self.follower.refresh()
+        return change
+
+    def remove_document(self, doc_id: str) -> DocumentChange:
+        """Remove an uploaded document for every worker; this process stops citing it at once."""
+        change = self.index.remove_document(doc_id)
+        self.follower.refresh()
+        return change
 
     def sources(self) -> list[SourceInfo]:
         return self.index.sources()
 
+    def _load_retriever(self) -> tuple[int, HybridRetriever]:
+        """The retriever over the current version's stored chunk table and lexical index, with its number."""
+        snapshot = self.index.snapshot()
+        lexical = LexicalIndex.from_stored([c.chunk_id for c in snapshot.chunks], snapshot.lexicon)
+        chunks = locate_uploads(snapshot.chunks, self.settings.uploads_dir)  # an upload: its name and page
+        retriever = HybridRetriever(
+            chunks, self.index.vectors(), lexical, candidates=self.settings.candidates
+        )
+        return snapshot.version, retriever
+
     def retriever(self) -> HybridRetriever:
-        """The retriever over the current index, built once per index version (never per question)."""
-        with self._lock:
-            if self._retriever is None:
-                chunks = locate_uploads(self.index.chunks(), self.settings.uploads_dir)
-                self._lexical = LexicalIndex(chunks)
-                self._retriever = HybridRetriever(
-                    chunks, self.index.vectors(), self._lexical, candidates=self.settings.candidates
-                )
-            return self._retriever
+        """The retriever over the index version this process follows (built once per version, never per question)."""
+        return self.follower.current()[1]
 
     def warm_up(self) -> None:
-        """Load models and indexes now rather than on the first question."""
+        """Load models and indexes now rather than on the first question, and follow new index versions."""
         retriever = self.retriever()
         for embedder in self.embedders:
             embedder.embed_query("warm up")
-        retriever.lexical.pinyin_map()
+        self.follower.follow_in_background()
         if self.reader is not None:
             from .read.gate import unknown_names
 
@@ -149,36 +162,13 @@ class Advisor:
         mode: Mode = "hybrid",
         k: int | None = None,
         exclude: frozenset[str] = frozenset(),
+        retriever: HybridRetriever | None = None,
     ) -> Retrieval:
         """Ranked passages for a checked question; `exclude` leaves chunk ids out (the eval's withheld items)."""
-        return self.retriever().retrieve(
+        retriever = retriever or self.retriever()
+        return retriever.retrieve(
             question.text, question.lang, k or self.settings.top_k, mode=mode, exclude=exclude
         )
-
-    def explain(
-        self, raw_question: str, *, history: Sequence[Turn] = (), backend: str | None = None, depth: int = 10
-    ) -> Inspection:
-        """The stages of `ask_stream` up to the gate, every ranked list kept `depth` deep: the retrieval inspector."""
-        question = prepare_question(raw_question, self.settings.max_question_chars)
-        llm, _ = self._answerer(backend, question, [])
-        search = self._condense(question, history, llm, Deadline(self.settings.llm_timeout_s))
-        retriever = self.retriever()
-        retrieval = retriever.retrieve(search.text, search.lang, self.settings.top_k, explain=depth)
-        retrieval = self._read(search, retrieval)
-        verdict = self.gate(search, retrieval, retriever.lexical)
-        return Inspection(question, search, retrieval, verdict, gate_reasons(search, retrieval, verdict))
-
-    def suggest(self, answer: Answer, backend: str | None = None) -> tuple[str, ...]:
-        """2–3 follow-up questions from the cited documents' sections, phrased by the LLM when one is set."""
-        from .answer.suggest import suggest
-
-        llm, _ = self._answerer(backend, Question(answer.question, answer.lang), [])
-        return suggest(answer, self.retriever().chunks.values(), llm, llm.prompts if llm else None)
-
-    def document(self, doc_id: str, lang: Lang) -> list[Chunk]:
-        """Every indexed passage of a document in one language, in reading order (the citation reader)."""
-        chunks = [c for c in self.retriever().chunks.values() if c.doc_id == doc_id and c.lang == lang]
-        return sorted(chunks, key=lambda c: c.position)
 
     def ask(
         self,
@@ -188,9 +178,12 @@ class Advisor:
         backend: str | None = None,
         mode: Mode = "hybrid",
         exclude: frozenset[str] = frozenset(),
+        profile: Profile | None = None,
     ) -> Answer:
         """Answer one question with citations, or refuse with related reading. Raises QuestionError on bad input."""
-        return self.stream(raw_question, history=history, backend=backend, mode=mode, exclude=exclude).answer
+        return self.stream(
+            raw_question, history=history, backend=backend, mode=mode, exclude=exclude, profile=profile
+        ).answer
 
     def stream(
         self,
@@ -200,10 +193,13 @@ class Advisor:
         backend: str | None = None,
         mode: Mode = "hybrid",
         exclude: frozenset[str] = frozenset(),
+        profile: Profile | None = None,
     ) -> AnswerStream:
         """The answer as it is written: iterate for text, then read `.answer` (see `ask_stream`)."""
         return AnswerStream(
-            self.ask_stream(raw_question, history=history, backend=backend, mode=mode, exclude=exclude)
+            self.ask_stream(
+                raw_question, history=history, backend=backend, mode=mode, exclude=exclude, profile=profile
+            )
         )
 
     def llm(self, backend: str | None = None) -> LLMAnswerer | None:
@@ -241,12 +237,14 @@ class Advisor:
         backend: str | None = None,
         mode: Mode = "hybrid",
         exclude: frozenset[str] = frozenset(),
+        profile: Profile | None = None,
     ) -> Iterator[Event]:
         """Yield `Delta`s as the answer is written (`Thinking` while a model thinks), then one `Final`.
 
         `history` holds earlier (question, answer text) turns of a conversation; a follow-up is rewritten into
         a standalone question before retrieval. `backend` overrides the configured answerer for this question;
-        `exclude` leaves chunks out of retrieval (the eval's "withheld answer" items).
+        `exclude` leaves chunks out of retrieval (the eval's "withheld answer" items); `profile` (sme, park,
+        official, consultant) says who is asking, so what speaks to them comes first.
         The extractive answerer writes its answer in one piece; an LLM streams it. The Final answer's text is
         authoritative: when a streamed LLM answer fails its checks, it carries the fallback instead, and
         surfaces show that text in place of the streamed one.
@@ -260,22 +258,26 @@ class Advisor:
         with timer("condense"):
             search = self._condense(question, history, llm, deadline)
         with timer("retrieve"):
-            retrieval = self.retrieve(search, mode=mode, exclude=exclude)
+            version, retriever = self.follower.current()  # one version for the whole question
+            retrieval = self.retrieve(search, mode=mode, exclude=exclude, retriever=retriever)
         with timer("read"):
-            retrieval = self._read(search, retrieval)
+            retrieval = self._read(search, retrieval, retriever.lexical)
         with timer("gate"):
-            verdict = self.gate(search, retrieval, self.vocabulary())
+            verdict = self.gate(search, retrieval, retriever.lexical)
         streamed: list[Delta] = []
         with timer("draft"):
-            draft = yield from relay(self._draft(search, retrieval, verdict, llm, deadline), streamed)
+            draft = yield from relay(
+                self._draft(search, retrieval, verdict, llm, deadline, profile), streamed
+            )
         with timer("finish"):
             answer = self._finish(question, search, retrieval, verdict, draft, llm, notices, fallback)
+            answer = dataclasses.replace(answer, profile=profile)
         if not streamed:
             yield Delta(answer.text)  # written in one piece
         timings = timer.timings()
         if not history:
             timings.pop("condense", None)
-        yield Final(dataclasses.replace(answer, timings_ms=timings))
+        yield Final(dataclasses.replace(answer, timings_ms=timings, index_version=version))
 
     # --- the stages --------------------------------------------------------------------------------
     def _answerer(
@@ -298,21 +300,11 @@ class Advisor:
         rewrite = (lambda q, h: llm.rewrite(q, h, deadline)) if llm is not None else None
         return Question(standalone_question(question, history, rewrite), question.lang, question.notices)
 
-    def _build_reader(self) -> Reader | None:
-        """The feature reader over the two bundled encoders' cosines; None without USE or its weights."""
-        if self.settings.reader == "none" or len(self.embedders) < 2:
-            return None
-        from .read.linear import DEFAULT_WEIGHTS, FeatureReader
-
-        if not DEFAULT_WEIGHTS.is_file():
-            return None
-        return FeatureReader(self.embedders[-1], (self.embedders[0].key, self.embedders[-1].key))
-
-    def _read(self, question: Question, retrieval: Retrieval) -> Retrieval:
+    def _read(self, question: Question, retrieval: Retrieval, vocabulary: Vocabulary) -> Retrieval:
         """read: the reader scores every passage; they are reranked by its score (retrieval order breaks ties)."""
         if self.reader is None or not retrieval.passages:
             return retrieval
-        readings = self.reader.read(question, retrieval.passages, self.vocabulary())
+        readings = self.reader.read(question, retrieval.passages, vocabulary)
         order = sorted(range(len(readings)), key=lambda i: (-readings[i].score, i))
         ranked = tuple(readings[i] for i in order)
         return dataclasses.replace(retrieval, passages=tuple(r.passage for r in ranked), readings=ranked)
@@ -328,13 +320,14 @@ class Advisor:
         verdict: Verdict,
         llm: LLMAnswerer | None,
         deadline: Deadline,
+        profile: Profile | None = None,
     ) -> Generator[Progress, None, Draft]:
         """draft: the answerer's cited text; the model is only ever asked when the corpus can support an answer."""
         if not verdict.sufficient:
             return Draft("", (), refused=True)
         if llm is None:
-            return self.extractive.answer(question, retrieval.passages, retrieval.readings)
-        return (yield from llm.stream(question, retrieval.passages, deadline))
+            return self.extractive.answer(question, retrieval.passages, retrieval.readings, profile)
+        return (yield from llm.stream(question, retrieval.passages, deadline, profile))
 
     def _finish(
         self,

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime
 import hashlib
-import os
 import re
 import threading
 import time
@@ -27,7 +26,7 @@ import yaml
 from .i18n import LocalizedError
 from .ingest.convert import SUFFIXES, Limits, convert
 from .ingest.errors import ConvertError, LoadError
-from .ingest.load import load_file, read_front_matter
+from .ingest.load import parse_document, read_front_matter
 from .ingest.split import split_document
 from .ingest.uploads import HEAD_LIMIT, UPLOAD_ID, normalise_body, paged_body
 from .text import detect_lang
@@ -110,13 +109,6 @@ def to_markdown(doc_id: str, title: str, original_name: str, lang: str, body: st
     return f"---\n{front}\n---\n{body}"
 
 
-def _write_private(path: Path, text: str) -> None:
-    """Create `path` readable by its owner only (0600), whatever the umask."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-
-
 class ChangeQueue:
     """One change to the document set at a time, first come first served; a waiter hears its place."""
 
@@ -150,19 +142,17 @@ class ChangeQueue:
 class DocumentLibrary:
     """Add and remove uploaded documents; list everything in the index.
 
-    Uploads are embedded by a second Advisor over the same index and models, so questions answered by
-    `advisor` keep running during a long upload; `advisor` then picks up the change with a quick re-sync.
-    Those index calls sit together at the end of the class.
+    The index adds or removes one document while questions go on (from the version before, until the new one
+    is published for every worker); those two calls sit together at the end of the class.
     """
 
-    def __init__(self, advisor: Advisor, writer: Advisor | None = None) -> None:
+    def __init__(self, advisor: Advisor) -> None:
         self.advisor = advisor
         self.settings = advisor.settings
         self.uploads_dir = advisor.settings.uploads_dir
         self.limits = Limits.for_upload_mb(self.settings.max_upload_mb)
         self.max_passages = self.settings.upload_max_passages
         self.queue = ChangeQueue()
-        self._writer = writer
         # Seconds per passage, learnt from each upload; the first guess is the measured ~8 passages/s on 2 cores.
         self.seconds_per_passage = 0.06 * len(advisor.embedders)
 
@@ -231,20 +221,17 @@ class DocumentLibrary:
                 return str(meta.get("title") or path.stem)
         return None
 
-    def _private_dir(self) -> None:
-        """HOME/uploads exists and only its owner can list it (0700); stored copies are 0600."""
-        self.uploads_dir.mkdir(parents=True, exist_ok=True)
-        os.chmod(self.uploads_dir, 0o700)
-
-    # --- changes ----------------------------------------------------------------------------------
-    def check(self, path: Path, original_name: str) -> None:
-        """Refuse wrong types and oversize files before any work is done."""
-        from .ingest.convert import check_file
-
-        try:
-            check_file(path, original_name, self.limits)
-        except ConvertError as exc:
-            raise UploadError(exc.key, **exc.values) from None
+    def _holder_of(self, text: str) -> str | None:
+        """The title of the indexed document that already holds this text's first paragraph, if any."""
+        body = _FRONT_MATTER.sub("", text, count=1)
+        lines = [line.strip() for line in body.splitlines() if len(line.strip()) >= 20][:20]
+        titles = {s.doc_id: s.title for s in self.advisor.sources()}
+        chunks = list(self.advisor.retriever().chunks.values())
+        for line in lines:  # headings are not indexed: the first paragraph that is names its document
+            holder = next((c for c in chunks if line in c.text), None)
+            if holder is not None:
+                return titles.get(holder.doc_id, holder.title)
+        return None
 
     def add(
         self,
@@ -287,23 +274,16 @@ class DocumentLibrary:
             **({"pages": pages} if pages else {}),
             **({"owner": owner} if owner else {}),
         }
-        self._private_dir()
-        final = self.uploads_dir / f"{doc_id}.md"
-        temp = self.uploads_dir / f".{doc_id}.md"  # hidden: never picked up by an ingest
+        text = to_markdown(doc_id, title, name, lang, body, **facts)
         try:
-            _write_private(temp, to_markdown(doc_id, title, name, lang, body, **facts))
-            try:
-                passages = len(split_document(load_file(temp)))  # exactly as the index will load it
-            except LoadError:
-                raise UploadError("err_index", name=name) from None
-            if passages > self.max_passages:
-                raise UploadError("err_passages", name=name, passages=passages, limit=self.max_passages)
-            with self.queue.turn(lambda ahead: tell(Step("waiting", ahead=ahead))):
-                os.replace(temp, final)
-                self._index_new(final, name, passages, tell)
-        finally:
-            temp.unlink(missing_ok=True)
-        chunks = next((s.chunks for s in self.advisor.sources() if s.doc_id == doc_id), 0)
+            document = parse_document(text, Path(f"{doc_id}.md"), f"{doc_id}.md")  # as the index will read it
+            passages = len(split_document(document))
+        except LoadError:
+            raise UploadError("err_index", name=name) from None
+        if passages > self.max_passages:
+            raise UploadError("err_passages", name=name, passages=passages, limit=self.max_passages)
+        with self.queue.turn(lambda ahead: tell(Step("waiting", ahead=ahead))):
+            chunks = self._index_new(doc_id, text, name, passages, tell)
         return UploadResult(doc_id, title, name, lang, chunks)
 
     def owner_of(self, doc_id: str) -> str | None:
@@ -330,17 +310,19 @@ class DocumentLibrary:
                 if doc_id in known:
                     raise UploadError("err_corpus_remove", title=known[doc_id])
                 raise UploadError("err_unknown_doc", doc_id=repr(doc_id))
-            title = next((s.title for s in self.advisor.sources() if s.doc_id == doc_id), doc_id)
             owner = self.owner_of(doc_id)
             if not allowed(owner):
+                title = next((s.title for s in self.advisor.sources() if s.doc_id == doc_id), doc_id)
                 raise UploadError("err_not_owner", title=title, owner=owner or "—")
-            path.unlink()
-            self._reindex()
+            try:
+                title = self.advisor.remove_document(doc_id).title
+            except LookupError:
+                raise UploadError("err_unknown_doc", doc_id=repr(doc_id)) from None
         return title
 
     # --- the index: the only calls that change it -------------------------------------------------
-    def _index_new(self, final: Path, name: str, passages: int, tell: Report) -> None:
-        """Embed the stored file (rolled back on any failure, or when nothing in it is new)."""
+    def _index_new(self, doc_id: str, text: str, name: str, passages: int, tell: Report) -> int:
+        """Store and embed one upload for every worker (undone on any failure); its number of passages."""
         encoders = len(self.advisor.embedders)
         started = time.monotonic()
         embedded = [0]  # one count per passage and encoder
@@ -355,35 +337,17 @@ class DocumentLibrary:
             return advance
 
         tell(Step("indexing", 0, passages, passages * self.seconds_per_passage))
-        before = {s.doc_id: s.chunks for s in self.advisor.sources()}
         try:
-            report = self.writer.ingest(progress=progress)
-            if any(final.name in line for line in report.failed):
-                raise UploadError("err_index", name=name)
-            self.advisor.ingest()  # nothing left to embed: picks up the new chunks for questions
-            after = self.advisor.sources()
-            # Text already indexed is claimed by one document only: an upload must not take it from another.
-            robbed = [s for s in after if s.chunks < before.get(s.doc_id, 0)]
-            if robbed:
-                raise UploadError("err_duplicate", name=name, title=robbed[0].title)
-            if not any(s.doc_id == final.stem and s.chunks for s in after):
-                raise UploadError("err_all_duplicate", name=name)
-        except BaseException:
-            final.unlink(missing_ok=True)
-            self._reindex()
-            raise
+            change = self.advisor.add_document(doc_id, text, progress=progress)
+        except (LoadError, ValueError):
+            raise UploadError("err_index", name=name) from None
+        if change.chunks == 0:
+            # Every line is already indexed in another document, which keeps it: nothing of this file is new.
+            self.advisor.remove_document(doc_id)
+            holder = self._holder_of(text)
+            if holder is not None:
+                raise UploadError("err_duplicate", name=name, title=holder)
+            raise UploadError("err_all_duplicate", name=name)
         if embedded[0]:
             self.seconds_per_passage = (time.monotonic() - started) / passages
-
-    def _reindex(self) -> None:
-        """Bring both the writer and the answering index in line with the files on disk."""
-        self.writer.ingest()
-        self.advisor.ingest()
-
-    @property
-    def writer(self) -> Advisor:
-        if self._writer is None:
-            from .core import Advisor
-
-            self._writer = Advisor(self.settings, embedders=self.advisor.embedders)
-        return self._writer
+        return change.chunks

@@ -8,7 +8,7 @@ streamed to the surfaces as `Delta` events (and `Thinking` while a reasoning mod
 from __future__ import annotations
 
 import time
-from collections.abc import Generator, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -130,6 +130,10 @@ class Answer:
     partial: bool = False  # answered in part: `not_covered` lists what the documents leave out
     not_covered: tuple[str, ...] = ()
     answerability: float | None = None  # the reader's probability that the passages answer the question
+    profile: str | None = (
+        None  # who asked: sme, park, official or consultant (None: whoever the question implies)
+    )
+    index_version: int | None = None  # the index version the passages came from (workers follow versions)
 
     def to_dict(self) -> dict[str, Any]:
         """The stable JSON contract of `advisor ask --json`."""
@@ -150,6 +154,8 @@ class Answer:
             "partial": self.partial,
             "not_covered": list(self.not_covered),
             "answerability": None if self.answerability is None else round(self.answerability, 4),
+            "profile": self.profile,
+            "index_version": self.index_version,
         }
 
 
@@ -377,15 +383,3 @@ class AnswerStream:
         if self._answer is None:
             raise RuntimeError("the answer stream ended without a Final event")
         return self._answer
-
-
-def relay(stream: Generator[Progress, None, Draft], deltas: list[Delta]) -> Generator[Progress, None, Draft]:
-    """Pass a draft stream's events on, keeping its text deltas in `deltas`; return its Draft."""
-    try:
-        while True:
-            event = next(stream)
-            if isinstance(event, Delta):
-                deltas.append(event)
-            yield event
-    except StopIteration as stop:
-        return stop.value

@@ -10,9 +10,10 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .schema import Lang
 
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+CJK_RANGES = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"  # the one definition of a Chinese character
+_CJK = re.compile(f"[{CJK_RANGES}]")
 _LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
-_WORDISH = re.compile(r"[\w\u3400-\u4dbf\u4e00-\u9fff]", re.UNICODE)
+_WORDISH = re.compile(f"[\\w{CJK_RANGES}]", re.UNICODE)
 _SPACES = re.compile(r"\s+")
 # Sentence ends: Chinese 。！？；and the ASCII/full-width equivalents, keeping closing quotes with the sentence.
 # A full stop after a digit ("1. ", "2.5") is a list number or a decimal, not a sentence end.

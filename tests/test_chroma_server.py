@@ -2,13 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,42 +11,6 @@ from advisor.core import Advisor
 from advisor.embed.fake import HashEmbedder
 
 pytestmark = pytest.mark.integration
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def chroma_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real Chroma server in a child process, stopped when the module's tests are done."""
-    chroma = shutil.which("chroma") or str(Path(sys.executable).parent / "chroma")
-    port = _free_port()
-    data = tmp_path_factory.mktemp("chroma-server")
-    log = (data / "server.log").open("w")
-    proc = subprocess.Popen(
-        [chroma, "run", "--path", str(data / "db"), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=2):
-                    break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"chroma server did not start: {(data / 'server.log').read_text()[-2000:]}")
-                time.sleep(0.3)
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
-        log.close()
 
 
 def test_ingest_and_ask_through_a_chroma_server(chroma_url: str, tmp_path: Path, corpus_copy: Path) -> None:
@@ -81,3 +38,35 @@ def test_a_malformed_chroma_url_is_a_clear_error(tmp_path: Path) -> None:
     advisor = Advisor(Settings(home=tmp_path, chroma_url="localhost:8000"), embedders=[HashEmbedder()])
     with pytest.raises(ValueError, match="http://host:port"):
         advisor.index.exists()
+
+
+def test_workers_on_one_server_share_uploads_and_follow_each_other(
+    chroma_url: str, tmp_path: Path, corpus_copy: Path
+) -> None:
+    """Two workers (own HOMEs) on one Chroma server and one shared folder: an upload on one is seen by both."""
+    shared = tmp_path / "shared"
+
+    def worker(name: str) -> Advisor:
+        settings = Settings(
+            home=tmp_path / name,
+            corpus_dir=corpus_copy,
+            chroma_url=chroma_url,
+            shared_dir=shared,
+            index_check_s=0,
+        )
+        return Advisor(settings, embedders=[HashEmbedder(key="hash-shared")])
+
+    first, second = worker("w1"), worker("w2")
+    first.ingest()
+    assert second.ask("共享检测平台").index_version == 1
+    text = "---\nid: upload-feedfacecafe\ntitle: 光谷笔记\n---\n光谷园区设立了共享检测平台，为中小企业提供检测服务。\n"
+    first.add_document("upload-feedfacecafe", text)
+    assert (shared / "uploads" / "upload-feedfacecafe.md").is_file()
+    second.ask("warm")
+    second.follower.wait(10)
+    assert second.ask("光谷园区共享检测平台", mode="bm25").passages[0].chunk.doc_id == "upload-feedfacecafe"
+    second.remove_document("upload-feedfacecafe")
+    first.ask("warm")
+    first.follower.wait(10)
+    answer = first.ask("光谷园区共享检测平台")
+    assert answer.index_version == 3 and all(p.chunk.doc_id != "upload-feedfacecafe" for p in answer.passages)

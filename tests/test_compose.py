@@ -126,3 +126,29 @@ def test_qa_answers_lose_their_label_and_keep_their_first_sentence() -> None:
     text = answer("小企业怎样参与生态链建设？", [qa], [reading(qa, 0.9, {"就像": 0.9})])
     assert "答:" not in text and "如何参与生态链建设？" not in text
     assert "用我们研发的三阶定位法" in text  # the answer's opening comes with the sentence chosen from it
+
+
+def test_a_client_profile_puts_their_own_actions_first() -> None:
+    steps = passage(
+        "d:6",
+        "第一步政府应当完善产业规划与扶持政策。第二步园区需要搭建公共服务平台。第三步企业需要明确自身在产业链中的定位。",
+    )
+    readings = [reading(steps, 0.9, {"第一步": 0.6, "第二步": 0.6, "第三步": 0.6})]
+    question = "我们该怎么做才能融入产业集群？"
+    plain = ExtractiveAnswerer(HashEmbedder()).answer(prepare_question(question, 200), [steps], readings).text
+    sme = (
+        ExtractiveAnswerer(HashEmbedder())
+        .answer(prepare_question(question, 200), [steps], readings, "sme")
+        .text
+    )
+    official = (
+        ExtractiveAnswerer(HashEmbedder())
+        .answer(prepare_question(question, 200), [steps], readings, "official")
+        .text
+    )
+    first = {
+        name: re.search(r"^1\. (.+)$", text, re.M)
+        for name, text in [("plain", plain), ("sme", sme), ("official", official)]
+    }
+    assert first["sme"] and "企业" in first["sme"].group(1)
+    assert first["official"] and "政府" in first["official"].group(1)

@@ -90,16 +90,17 @@ def test_failed_indexing_rolls_back(
     before = _state(library)
     src = tmp_path / "ok.md"
     src.write_text("A park\n\nThe park shares a kiln.\n", encoding="utf-8")
-    real_ingest = library.writer.ingest
+    store = library.advisor.index.vectors()[0]
+    real_replace = store.replace_document
     calls = []
 
-    def failing_ingest(*args: object, **kwargs: object) -> object:
+    def failing_replace(*args: object, **kwargs: object) -> object:
         calls.append(1)
         if len(calls) == 1:
             raise RuntimeError("embedding server went away")
-        return real_ingest(*args, **kwargs)  # type: ignore[arg-type]
+        return real_replace(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(library.writer, "ingest", failing_ingest)
+    monkeypatch.setattr(store, "replace_document", failing_replace)
     with pytest.raises(RuntimeError):
         library.add(src, "ok.md")
     assert _state(library) == before
@@ -189,7 +190,7 @@ def test_an_upload_over_the_passage_cap_is_refused_before_embedding(
         "\n\n".join(f"Paragraph {i} about the shared kiln number {i} in the park." for i in range(400)),
         encoding="utf-8",
     )
-    monkeypatch.setattr(library.writer, "ingest", lambda **_: pytest.fail("embedding started"))
+    monkeypatch.setattr(library.advisor, "add_document", lambda *_, **__: pytest.fail("embedding started"))
     before = _state(library)
     with pytest.raises(UploadError, match="one upload may add at most 40") as caught:
         library.add(src, "long.txt")

@@ -14,7 +14,7 @@ import pytest
 
 from advisor.config import Settings
 from advisor.core import Advisor
-from advisor.embed.defaults import default_embedders
+from advisor.embed import default_embedders
 from advisor.embed.fake import HashEmbedder
 from advisor.embed.remote import RemoteEmbedder
 

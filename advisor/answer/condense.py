@@ -47,7 +47,7 @@ def is_follow_up(question: Question) -> bool:
 def key_terms(text: str) -> list[str]:
     """Content words of a question, in order: Chinese nouns/verbs via jieba, English words minus stopwords."""
     terms: list[str] = []
-    if re.search(r"[\u4e00-\u9fff]", text):
+    if cjk_count(text):
         import jieba.posseg as pseg
 
         run: list[str] = []  # adjacent content words make one term: 产业 + 集群 → 产业集群

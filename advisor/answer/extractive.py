@@ -11,7 +11,7 @@ its passage; a comparison leads with the distinguishing criteria; a definition w
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -19,8 +19,19 @@ from ..embed.base import Embedder, VectorCache
 from ..schema import Citation, Draft, Lang, Passage, Question, Reading
 from ..text import fold, simplify, split_sentences, tokenize
 from . import messages
-from .roles import Intent, Role, clean, leans_on_previous, question_intent, sentence_roles
+from .roles import (
+    Intent,
+    Profile,
+    Role,
+    addressed_to,
+    clean,
+    is_answer_label,
+    leans_on_previous,
+    question_intent,
+    sentence_roles,
+)
 
+PROFILE_BONUS = 0.08  # a sentence that speaks to the client's own position comes a little earlier
 MAX_SENTENCES = 8
 MAX_CHARS = 900
 MIN_SENTENCE_CHARS = {"zh": 8, "en": 25}
@@ -46,18 +57,22 @@ class Candidate:
     relevance: float
     roles: frozenset[Role] = field(default_factory=frozenset)
     leans: bool = False
+    qa: bool = False  # on the answer line of a Q&A block ("答:…"), whose opening sentence comes along
 
     @property
     def key(self) -> tuple[int, int]:
         return (self.passage_rank, self.order)
 
 
+Group = list[Candidate]  # a chosen sentence with the sentence(s) it leans on, shown together
+
+
 @dataclass
 class Section:
-    """A part of the composed answer: an optional heading, then its sentences (numbered or bulleted)."""
+    """A part of the composed answer: an optional heading, then its items (numbered or bulleted)."""
 
     heading: str | None
-    items: list[Candidate]
+    items: list[Group]
     style: str = "inline"  # inline | numbered | bullets
 
 
@@ -86,26 +101,38 @@ class ExtractiveAnswerer:
         self.sentence_cache = VectorCache(20000)  # without a reader: encode each sentence once
 
     def answer(
-        self, question: Question, passages: Sequence[Passage], readings: Sequence[Reading] = ()
+        self,
+        question: Question,
+        passages: Sequence[Passage],
+        readings: Sequence[Reading] = (),
+        profile: Profile | None = None,
     ) -> Draft:
-        """A cited answer from `passages` (best first); `readings` are the reader's scores for them, if any."""
-        candidates = self.candidates(question, passages, readings)
+        """A cited answer from `passages` (best first); `readings` are the reader's scores for them, if any;
+        `profile` (sme, park, official, consultant) puts first what speaks to that kind of client."""
+        candidates = self.candidates(question, passages, readings, profile)
         if not candidates:
             return Draft("", ())
         intent = question_intent(question.text, question.lang)
-        sections = compose(intent, candidates, question.lang)
+        sections = compose(intent, candidates, question.lang, profile)
         return render(sections, passages, question)
 
     def candidates(
-        self, question: Question, passages: Sequence[Passage], readings: Sequence[Reading] = ()
+        self,
+        question: Question,
+        passages: Sequence[Passage],
+        readings: Sequence[Reading] = (),
+        profile: Profile | None = None,
     ) -> list[Candidate]:
         """Every usable sentence of the passages worth reading, with its relevance and roles."""
         rows: list[tuple[int, int, int, bool, str, str]] = []  # rank, order, line, head, raw, shown
+        qa_lines: set[tuple[int, int]] = set()
         for rank, passage in enumerate(passages):
             seen_lines: set[int] = set()
             for order, (line, sentence) in enumerate(passage_sentences(passage)):
                 head = line not in seen_lines
                 seen_lines.add(line)
+                if head and is_answer_label(sentence):
+                    qa_lines.add((rank, line))
                 rows.append((rank, order, line, head, sentence, _shown(clean(sentence), question)))
         if not rows:
             return []
@@ -116,11 +143,10 @@ class ExtractiveAnswerer:
             roles = sentence_roles(shown, passage_lang)
             if "question" in roles or len(shown) < MIN_SENTENCE_CHARS[passage_lang] or _is_heading(raw):
                 continue
-            out.append(
-                Candidate(
-                    shown, rank, order, line, head, float(score), roles, leans_on_previous(raw, passage_lang)
-                )
-            )
+            bonus = PROFILE_BONUS if addressed_to(shown, passage_lang, profile) else 0.0
+            leans = leans_on_previous(raw, passage_lang)
+            qa = (rank, line) in qa_lines
+            out.append(Candidate(shown, rank, order, line, head, float(score) + bonus, roles, leans, qa))
         return out
 
     def _relevance(
@@ -175,17 +201,14 @@ class _Picker:
             return []
         group = [candidate]
         previous = self.by_key.get((candidate.passage_rank, candidate.order - 1))
-        needs_previous = candidate.leans or (
-            not candidate.line_head
-            and previous is not None
-            and previous.line == candidate.line
-            and self._qa_line(candidate)
-        )
-        if needs_previous:
+        if candidate.leans:
             if previous is None:
                 return []  # refers to something the answer cannot show
             if previous.key not in self.chosen:
                 group.insert(0, previous)
+        head = self._qa_head(candidate)
+        if head is not None and head.key not in self.chosen and head not in group:
+            group.insert(0, head)
         size = sum(len(c.text) for c in group)
         if len(self.chosen) + len(group) > MAX_SENTENCES or self.chars + size > MAX_CHARS:
             return []
@@ -194,9 +217,11 @@ class _Picker:
         self.chars += size
         return group
 
-    def _qa_line(self, candidate: Candidate) -> bool:
-        """Inside an answer of a Q&A block ("答:…"): its first sentence comes too."""
-        head = next(
+    def _qa_head(self, candidate: Candidate) -> Candidate | None:
+        """The opening sentence of the Q&A answer a later sentence belongs to (it comes along)."""
+        if not candidate.qa or candidate.line_head:
+            return None
+        return next(
             (
                 c
                 for c in self.pool
@@ -204,7 +229,6 @@ class _Picker:
             ),
             None,
         )
-        return head is not None and head.order < candidate.order
 
     def _redundant(self, candidate: Candidate) -> bool:
         folded = fold(candidate.text)
@@ -231,21 +255,24 @@ def _scored(intent: Intent, candidates: Sequence[Candidate]) -> list[Candidate]:
     def value(c: Candidate) -> float:
         return c.relevance + sum(weights.get(r, 0.0) for r in c.roles)
 
-    scored = [
-        Candidate(c.text, c.passage_rank, c.order, c.line, c.line_head, value(c), c.roles, c.leans)
-        for c in candidates
-    ]
+    scored = [replace(c, relevance=value(c)) for c in candidates]
     return sorted(scored, key=lambda c: (-c.relevance, c.key))
 
 
-def compose(intent: Intent, candidates: Sequence[Candidate], lang: Lang) -> list[Section]:
+def _first(group: Group) -> tuple[int, int]:
+    return group[0].key
+
+
+def compose(
+    intent: Intent, candidates: Sequence[Candidate], lang: Lang, profile: Profile | None = None
+) -> list[Section]:
     """The answer's sections for this kind of question."""
     pool = _scored(intent, candidates)
     pick = _Picker(pool, lang)
     top = pool[0].relevance
     floor = top - 0.45  # far below the best sentence: not worth the reader's time
     if intent == "advice":
-        return _advice(pick, floor)
+        return _advice(pick, floor, profile)
     if intent == "case":
         return _case(pick, pool)
     sections: list[Section] = []
@@ -253,73 +280,82 @@ def compose(intent: Intent, candidates: Sequence[Candidate], lang: Lang) -> list
         {"contrast", "definition"} if intent in ("comparison", "definition") else None
     )
     lead = pick.best(lead_roles, floor) or pick.best(None, floor)
-    if lead is not None:
-        sections.append(Section(None, pick.take(lead)))
-    rest: list[Candidate] = []
+    if lead is not None and (group := pick.take(lead)):
+        sections.append(Section(None, [group]))
     follow_roles: set[Role] | None = {"contrast", "definition"} if intent == "comparison" else None
     limit = 4 if intent == "comparison" else 2
-    while len(rest) < limit:
-        more = pick.best(follow_roles, floor) if follow_roles else pick.best(None, max(floor, top - 0.3))
-        if more is None and follow_roles:
-            follow_roles = None
-            continue
-        if more is None:
-            break
-        added = pick.take(more)
-        if not added:
-            pick.pool.remove(more)
-            continue
-        rest.extend(added)
+    rest = _gather(pick, follow_roles, max(floor, top - 0.3) if follow_roles is None else floor, limit)
+    if follow_roles is not None and len(rest) < limit:
+        rest += _gather(pick, None, floor, limit - len(rest))
     if rest:
-        rest.sort(key=lambda c: c.key)
+        rest.sort(key=_first)
         sections.append(Section(None, rest, "bullets" if intent == "comparison" else "inline"))
-    return [s for s in sections if s.items]
+    return sections
 
 
-def _advice(pick: _Picker, floor: float) -> list[Section]:
+def _gather(pick: _Picker, roles: set[Role] | None, floor: float, limit: int) -> list[Group]:
+    """Up to `limit` more groups whose sentence plays one of `roles`, best first, within the budget."""
+    groups: list[Group] = []
+    skipped: set[tuple[int, int]] = set()
+    while len(groups) < limit:
+        nxt = next(
+            (
+                c
+                for c in pick.pool
+                if c.key not in pick.chosen
+                and c.key not in skipped
+                and c.relevance >= floor
+                and (roles is None or roles & c.roles)
+            ),
+            None,
+        )
+        if nxt is None:
+            break
+        group = pick.take(nxt)
+        if group:
+            groups.append(group)
+        else:
+            skipped.add(nxt.key)
+    return groups
+
+
+def _advice(pick: _Picker, floor: float, profile: Profile | None = None) -> list[Section]:
     """Verdict → why → numbered actions → a case with its figures → a caveat."""
     sections: list[Section] = []
-    verdict = pick.best(None, floor, exclude={"remedy", "case"}) or pick.best(None, floor)
-    if verdict is not None:
-        sections.append(Section("verdict", pick.take(verdict)))
+    # A verdict states what the situation is: a distinction, a cause or a caveat, not an action or a case.
+    verdict = pick.best(
+        {"contrast", "definition", "cause", "caveat"}, floor, exclude={"remedy"}
+    ) or pick.best(None, floor, exclude={"remedy", "case", "figure"})
+    if verdict is not None and (group := pick.take(verdict)):
+        sections.append(Section("verdict", [group]))
     why = pick.best({"cause", "problem"}, floor, exclude={"remedy"})
-    if why is not None and why.relevance >= (verdict.relevance if verdict else 0) - 0.25:
-        sections.append(Section("why", pick.take(why)))
-    actions: list[Candidate] = []
-    while len(actions) < 5:
-        action = pick.best({"remedy"}, floor)
-        if action is None:
-            break
-        added = pick.take(action)
-        if not added:
-            pick.pool.remove(action)
-            continue
-        actions.extend(c for c in added if "remedy" in c.roles or c is action)
+    if (
+        why is not None
+        and why.relevance >= (verdict.relevance if verdict else 0) - 0.25
+        and (group := pick.take(why))
+    ):
+        sections.append(Section("why", [group]))
+    actions = _gather(pick, {"remedy"}, floor, 5)
     if actions:
-        actions.sort(key=lambda c: c.key)
+        # In the documents' order (steps stay in sequence); a client's own actions first.
+        actions.sort(key=lambda g: (not any(addressed_to(c.text, pick.lang, profile) for c in g), _first(g)))
         sections.append(Section("actions", actions, "numbered"))
-    case = next(
-        (
-            c
-            for c in pick.pool
-            if c.key not in pick.chosen and {"case", "figure"} <= c.roles and c.relevance >= floor - 0.2
-        ),
-        None,
-    )
-    if case is not None:
-        sections.append(Section("case", pick.take(case)))
-    caveat = pick.best({"caveat"}, floor)
-    if caveat is not None:
-        sections.append(Section("caveat", pick.take(caveat)))
-    return [s for s in sections if s.items]
+    cases = _gather(pick, {"case"}, floor - 0.2, 1) if any("figure" in c.roles for c in pick.pool) else []
+    cases = [g for g in cases if any("figure" in c.roles for c in g)] or cases
+    if cases:
+        sections.append(Section("case", cases))
+    caveats = _gather(pick, {"caveat"}, floor, 1)
+    if caveats:
+        sections.append(Section("caveat", caveats))
+    return sections
 
 
 def _case(pick: _Picker, pool: Sequence[Candidate]) -> list[Section]:
     """The best case passage, with every sentence of it that states a figure, in the passage's order."""
     cases = [c for c in pool if "figure" in c.roles]
     if not cases:
-        lead = pool[0]
-        return [Section(None, pick.take(lead))]
+        group = pick.take(pool[0])
+        return [Section(None, [group])] if group else []
     rank = cases[0].passage_rank
     chosen: list[Candidate] = []
     for c in sorted(
@@ -327,7 +363,7 @@ def _case(pick: _Picker, pool: Sequence[Candidate]) -> list[Section]:
     ):
         chosen.extend(pick.take(c))
     chosen.sort(key=lambda c: c.key)
-    return [Section("case", chosen)] if chosen else []
+    return [Section("case", [chosen])] if chosen else []
 
 
 def render(sections: Sequence[Section], passages: Sequence[Passage], question: Question) -> Draft:
@@ -338,9 +374,12 @@ def render(sections: Sequence[Section], passages: Sequence[Passage], question: Q
     joiner = "" if lang == "zh" else " "
     for section in sections:
         cited = []
-        for c in section.items:
-            n = numbers.setdefault(c.passage_rank, len(numbers) + 1)
-            cited.append(f"{c.text}[{n}]")
+        for group in section.items:
+            parts = []
+            for c in group:
+                n = numbers.setdefault(c.passage_rank, len(numbers) + 1)
+                parts.append(f"{c.text}[{n}]")
+            cited.append(joiner.join(parts))
         heading = messages.HEADINGS[section.heading][lang] if section.heading else None
         label = f"{heading}{messages.HEADING_SEPARATOR[lang]}" if heading else ""
         if section.style == "numbered":

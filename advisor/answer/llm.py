@@ -284,7 +284,11 @@ class LLMAnswerer:
 
     # --- answers ----------------------------------------------------------------------------------
     def stream(
-        self, question: Question, passages: Sequence[Passage], deadline: Deadline | None = None
+        self,
+        question: Question,
+        passages: Sequence[Passage],
+        deadline: Deadline | None = None,
+        profile: str | None = None,
     ) -> Generator[Progress, None, Draft]:
         """Yield checked text deltas (and thinking signals) as the model writes; return the Draft.
 
@@ -292,7 +296,7 @@ class LLMAnswerer:
         answer text alone, never from the thinking.
         """
         deadline = deadline or Deadline(self.timeout_s)
-        variables = answer_variables(question.text, passages, question.lang)
+        variables = answer_variables(question.text, passages, question.lang, profile)
         system = self.prompts.render("system", question.lang, **variables)
         user = self.prompts.render("answer", question.lang, **variables)
         ref = f"answer.{question.lang}@{_combined_hash(system.ref, user.ref)}"

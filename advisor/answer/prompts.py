@@ -19,6 +19,7 @@ from typing import Any
 from ..config import PROMPTS_DIR
 from ..schema import Lang, Passage
 from . import messages
+from .roles import question_intent
 
 DEFAULT_PROMPTS_DIR = PROMPTS_DIR
 LANGS: tuple[Lang, ...] = ("zh", "en")
@@ -90,8 +91,19 @@ class PromptLibrary:
         return RenderedPrompt(text, f"{name}.{lang}@{self.digest(name, lang)}")
 
 
-def answer_variables(question: str, passages: Sequence[Passage], lang: Lang) -> dict[str, Any]:
-    """Variables of the system and answer prompts: numbered, neutralised passages and question.
+AUDIENCES = {
+    "sme": {"zh": "一家中小企业的经营者", "en": "the owner of a small or medium-sized firm"},
+    "park": {"zh": "园区或开发区的运营方", "en": "the operator of an industrial park or development zone"},
+    "official": {"zh": "县市政府的产业或招商官员", "en": "a county or city official in charge of industry"},
+    "consultant": {"zh": "一名产业咨询顾问", "en": "an industrial-strategy consultant"},
+}
+
+
+def answer_variables(
+    question: str, passages: Sequence[Passage], lang: Lang, profile: str | None = None
+) -> dict[str, Any]:
+    """Variables of the system and answer prompts: numbered, neutralised passages and question, what kind
+    of answer the question asks for (its shape) and, when known, who is asking.
 
     `passages` come in reading order (as ranked, or as a reader re-ranked them): [n] follows that order. A
     passage in another language than the question brings its aligned translation, when the corpus has one,
@@ -112,6 +124,8 @@ def answer_variables(question: str, passages: Sequence[Passage], lang: Lang) -> 
             for n, p in enumerate(passages, 1)
         ],
         "refusal": messages.REFUSAL[lang],
+        "intent": question_intent(question, lang),
+        "audience": AUDIENCES[profile][lang] if profile in AUDIENCES else "",
     }
 
 

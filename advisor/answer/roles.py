@@ -129,14 +129,19 @@ def sentence_roles(sentence: str, lang: Lang) -> frozenset[Role]:
         roles.add("figure")
     if _QUESTION_END.search(sentence.strip()):
         roles.add("question")
-    if "action" in roles and "problem" not in roles:
-        roles.add("remedy")  # what was done about it, reported as a way to do it
+    if "action" in roles and not roles & {"problem", "case", "figure"}:
+        roles.add("remedy")  # a way to do it, stated without a case: what was done in a case is the case
     return frozenset(roles)
 
 
 def leans_on_previous(sentence: str, lang: Lang) -> bool:
     """True when the sentence refers back ("该体系…", "This builds…") and cannot stand alone."""
     return bool(_LEANS[lang].match(clean(sentence)))
+
+
+def is_answer_label(sentence: str) -> bool:
+    """True for the opening of a Q&A answer ("答:…", "A: …")."""
+    return bool(re.match(r"^\s*(?:答|A)\s*[:：]", sentence))
 
 
 def clean(sentence: str) -> str:
@@ -147,3 +152,35 @@ def clean(sentence: str) -> str:
         previous = text
         text = _LEADING_LABEL.sub("", text, count=1).strip()
     return text
+
+
+Profile = Literal["sme", "park", "official", "consultant"]
+PROFILES: tuple[Profile, ...] = ("sme", "park", "official", "consultant")
+# Who is asking: the words of each language that mark a sentence as addressed to them.
+_PROFILE_CUES: dict[Profile, dict[str, str]] = {
+    "sme": {
+        "zh": r"企业|企業|中小|厂|廠|团队|團隊|公司|供应商|供應商|订单|訂單",
+        "en": r"\bfirms?\b|\bcompan(?:y|ies)\b|\benterprises?\b|\bSMEs?\b|\bstartups?\b|\bsuppliers?\b|\bteams?\b|\borders?\b",
+    },
+    "park": {
+        "zh": r"园区|園區|开发区|開發區|产业园|產業園|基地|管委会|管委會|招商|入驻|入駐",
+        "en": r"\bparks?\b|\bzones?\b|\bbases?\b|\bmanagement committee\b|\binvestment attraction\b|\btenants?\b",
+    },
+    "official": {
+        "zh": r"政府|政策|区域|區域|地方|县|縣|市|省|规划|規劃|扶持|链长|鏈長",
+        "en": r"\bgovernments?\b|\bpolic(?:y|ies)\b|\bregions?\b|\bregional\b|\bcount(?:y|ies)\b|\bcit(?:y|ies)\b|\bprovinc|\bplans?\b|\bchain leader\b",
+    },
+    "consultant": {
+        "zh": r"评估|評估|诊断|診斷|模型|方法|指标|指標|体系|體系|图谱|圖譜",
+        "en": r"\bassess|\bdiagnos|\bmodels?\b|\bmethod|\bindicators?\b|\bframework|\bsystem\b|\bmap(?:ping)?\b",
+    },
+}
+_PROFILE_COMPILED = {
+    profile: {lang: re.compile(pattern, re.IGNORECASE) for lang, pattern in cues.items()}
+    for profile, cues in _PROFILE_CUES.items()
+}
+
+
+def addressed_to(sentence: str, lang: Lang, profile: Profile | None) -> bool:
+    """True when the sentence speaks to this kind of client (their firm, their park, their region, …)."""
+    return profile is not None and bool(_PROFILE_COMPILED[profile][lang].search(sentence))

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 import platform
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
+
+Log = Callable[[str], None]
 
 
 def percentiles(samples_ms: Sequence[float]) -> dict[str, float]:

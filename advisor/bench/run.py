@@ -1,32 +1,39 @@
-"""`advisor bench`: each phase measures one thing and returns plain numbers; results go to JSON and charts."""
+"""`advisor bench`: each phase measures one thing and returns plain numbers; results go to JSON and charts.
+
+Phases: ingest (whole pipeline against the bare encoders), scale (warm latency and loading at the
+bundled size and on synthetic corpora, cold start at the largest), cold_start (the CLI), web (one worker,
+N users), load (two workers on a Chroma server while an ingest runs elsewhere; not run in CI).
+"""
 
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import socket
-import subprocess
-import sys
 import tempfile
-import threading
 import time
-import urllib.request
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from ..config import REPO_ROOT, Settings
 from ..core import Advisor
 from ..embed.base import Embedder
-from ..evals.dataset import load_dataset
+from ..index.lexical import StoredLexicon
 from ..ingest.load import iter_files, load_file
 from ..ingest.split import split_corpus
-from .measure import machine, percentiles, rss_mb
+from .latency import latency_block
+from .load import bench_load
+from .measure import Log, machine
+from .processes import advisor_env, cli_cold_start
+from .questions import bench_questions
+from .summary import summarise_run
 from .synthetic import as_markdown_documents, derived_vectors, synthetic_chunks
+from .web import bench_web
 
-Log = Callable[[str], None]
+PHASES = ("ingest", "scale", "cold_start", "web", "load")
 
 
 @dataclass
@@ -34,36 +41,12 @@ class BenchConfig:
     """What to measure; the defaults are the figures the README reports."""
 
     out: Path = REPO_ROOT / "bench" / "results"
-    sizes: tuple[int, ...] = (1_000, 10_000, 100_000)
+    sizes: tuple[int, ...] = (10_000, 100_000)
     ingest_sample: int = 2_000
-    questions: Path = REPO_ROOT / "evals" / "retrieval_check.jsonl"
-    web: bool = True
     users: int = 8
     questions_per_user: int = 5
-    phases: tuple[str, ...] = ("ingest", "scale", "cold_start", "web")
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-def _questions(path: Path) -> list[str]:
-    return [item.question for item in load_dataset(path)]
-
-
-def _timed_asks(advisor: Advisor, questions: Sequence[str]) -> dict[str, Any]:
-    """Ask each question once (warm models, fresh query text) and summarise the stage timings."""
-    for warm in ("warm-up question about industrial clusters", "预热：产业集群是什么"):
-        advisor.ask(warm)
-    # Measure encoding too: no question or sentence may be served from an earlier phase's cache.
-    for cache in [getattr(e, "query_cache", None) for e in advisor.embedders] + [
-        advisor.extractive.sentence_cache
-    ]:
-        if cache is not None:
-            cache.clear()
-    retrieve, total = [], []
-    for question in questions:
-        answer = advisor.ask(question)
-        retrieve.append(answer.timings_ms["retrieve"])
-        total.append(answer.timings_ms["total"])
-    return {"retrieve_ms": percentiles(retrieve), "ask_ms": percentiles(total)}
+    load_documents: int = 200
+    phases: tuple[str, ...] = PHASES
 
 
 def bench_ingest(
@@ -103,173 +86,51 @@ def bench_scale(
     settings: Settings,
     embedders: Sequence[Embedder],
     sizes: Sequence[int],
-    questions: Sequence[str],
+    sets: dict[str, list[str]],
     work: Path,
     log: Log,
 ) -> dict[str, Any]:
-    """Retrieval and ask latency on the bundled corpus and on synthetic corpora of each size."""
+    """Warm latency at the bundled size and each synthetic size; loading a stored version; cold start at the largest."""
     base = Advisor(settings, embedders=embedders)
-    results: dict[str, Any] = {
-        "bundled": {"chunks": len(base.index.chunks()), **_timed_asks(base, questions)}
-    }
-    log(f"scale: bundled corpus {results['bundled']}")
     real = base.index.chunks()
+    results: dict[str, Any] = {"bundled": {"chunks": len(real), **latency_block(base, sets)}}
+    log(f"scale: bundled corpus {results['bundled']}")
     real_vectors = [v.vectors_by_chunk() for v in base.index.vectors()]
     for size in sizes:
-        extra = max(size - len(real), 0)
-        chunks, origins = synthetic_chunks(real, extra, seed=size)
+        chunks, origins = synthetic_chunks(real, max(size - len(real), 0), seed=size)
         home = work / f"scale-{size}"
-        advisor = Advisor(settings.model_copy(update={"home": home}), embedders=embedders)
+        writer = Advisor(settings.model_copy(update={"home": home}), embedders=embedders)
+        vectors = [
+            np.concatenate(
+                [np.stack([by_chunk[c.chunk_id] for c in real]), derived_vectors(origins, by_chunk)]
+            )
+            for by_chunk in real_vectors
+        ]
         started = time.perf_counter()
-        for vector_index, by_chunk in zip(advisor.index.vectors(), real_vectors, strict=True):
-            import numpy as np
-
-            vector_index.add_precomputed(real, np.stack([by_chunk[c.chunk_id] for c in real]))
-            vector_index.add_precomputed(chunks, derived_vectors(origins, by_chunk))
+        writer.index.add_precomputed([*real, *chunks], vectors)
         build_s = time.perf_counter() - started
+        advisor = Advisor(settings.model_copy(update={"home": home}), embedders=embedders)  # a fresh reader
+        started = time.perf_counter()
+        StoredLexicon.load(advisor.index.snapshots.root / f"v{advisor.index.version():08d}" / "lexical")
+        lexical_s = time.perf_counter() - started
         started = time.perf_counter()
         advisor.retriever()
         load_s = time.perf_counter() - started
-        timings = _timed_asks(advisor, questions)
-        results[str(size)] = {
+        row: dict[str, Any] = {
             "chunks": len(real) + len(chunks),
             "vectors": "derived from the real chunks' vectors (mean of source chunks + noise), not encoded",
-            "store_build_s": round(build_s, 1),
-            "retriever_load_s": round(load_s, 1),
-            **timings,
+            "store_and_version_build_s": round(build_s, 1),
+            "lexical_index_load_s": round(lexical_s, 3),
+            "retriever_load_s": round(load_s, 2),
+            **latency_block(advisor, sets),
         }
-        log(f"scale: {size} chunks {results[str(size)]}")
+        if size == max(sizes):
+            row["cold_start"] = cli_cold_start(advisor_env(advisor.settings), sets["advice"][0])
+        results[str(size)] = row
+        log(f"scale: {size} chunks {row}")
+        del advisor, writer
         shutil.rmtree(home, ignore_errors=True)
     return results
-
-
-def _run_child(args: list[str], env: dict[str, str]) -> tuple[float, float, str]:
-    """Run a child process to the end; wall seconds, its own peak RSS in MB, stdout.
-
-    Peak memory is read from /proc (VmHWM) while the child runs: rusage's ru_maxrss would also count the
-    memory of this (large) benchmark process, which a forked child inherits.
-    """
-    started = time.perf_counter()
-    proc = subprocess.Popen(args, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    peak = 0.0
-    chunks: list[str] = []
-    reader = threading.Thread(target=lambda: chunks.append(proc.stdout.read() if proc.stdout else ""))
-    reader.start()
-    while proc.poll() is None:
-        peak = max(peak, _vm_hwm_mb(proc.pid))
-        time.sleep(0.05)
-    reader.join()
-    if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(args[:4])}… exited with {proc.returncode}")
-    return time.perf_counter() - started, round(peak, 1), "".join(chunks)
-
-
-def _vm_hwm_mb(pid: int) -> float:
-    try:
-        with open(f"/proc/{pid}/status", encoding="ascii") as handle:
-            for line in handle:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
-
-
-def bench_cold_start(settings: Settings, question: str, log: Log) -> dict[str, Any]:
-    """Process start to first answer for the CLI, with the index already built; and its peak memory."""
-    env = {**os.environ, "ADVISOR_HOME": str(settings.home), "ADVISOR_MODELS_DIR": str(settings.model_cache)}
-    runs = []
-    for _ in range(3):
-        wall, peak, out = _run_child([sys.executable, "-m", "advisor.cli", "ask", "--json", question], env)
-        json.loads(out)  # a real answer came back
-        runs.append({"wall_s": round(wall, 2), "peak_rss_mb": peak})
-    log(f"cold start (CLI): {runs}")
-    return {"cli_runs": runs, "cli_wall_s_median": sorted(r["wall_s"] for r in runs)[1]}
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def bench_web(
-    settings: Settings, questions: Sequence[str], users: int, per_user: int, log: Log
-) -> dict[str, Any]:
-    """Web server: start to first answer, steady memory, and N users asking at once through gradio_client."""
-    from gradio_client import Client
-
-    port = _free_port()
-    env = {**os.environ, "ADVISOR_HOME": str(settings.home), "ADVISOR_MODELS_DIR": str(settings.model_cache)}
-    started = time.perf_counter()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "advisor.cli", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        while True:
-            try:
-                urllib.request.urlopen(url, timeout=2).close()
-                break
-            except OSError:
-                if proc.poll() is not None or time.perf_counter() - started > 180:
-                    return {"error": "web server did not start"}
-                time.sleep(0.25)
-        ready_s = time.perf_counter() - started
-        client = Client(url, verbose=False)
-        client.predict(questions[0], "zh", api_name="/ask")
-        first_answer_s = time.perf_counter() - started
-        rss_after_first = rss_mb(proc.pid)
-
-        latencies: list[float] = []
-        errors: list[str] = []
-        lock = threading.Lock()
-
-        def user(offset: int) -> None:
-            own = Client(url, verbose=False)
-            for k in range(per_user):
-                question = questions[(offset * per_user + k) % len(questions)]
-                t0 = time.perf_counter()
-                try:
-                    own.predict(question, "zh", api_name="/ask")
-                    with lock:
-                        latencies.append((time.perf_counter() - t0) * 1000)
-                except Exception as exc:
-                    with lock:
-                        errors.append(f"{type(exc).__name__}: {exc}"[:200])
-
-        t0 = time.perf_counter()
-        threads = [threading.Thread(target=user, args=(i,)) for i in range(users)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=600)
-        wall = time.perf_counter() - t0
-        result = {
-            "ready_s": round(ready_s, 2),
-            "first_answer_s": round(first_answer_s, 2),
-            "rss_mb_after_first_answer": rss_after_first,
-            "rss_mb_after_load": rss_mb(proc.pid),
-            "concurrency": {
-                "users": users,
-                "requests": users * per_user,
-                "errors": len(errors),
-                "error_samples": errors[:3],
-                "throughput_per_s": round(len(latencies) / wall, 2),
-                "latency_ms": percentiles(latencies),
-            },
-        }
-        log(f"web: {result}")
-        return result
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def run_bench(config: BenchConfig, log: Log = print) -> dict[str, Any]:
@@ -279,11 +140,13 @@ def run_bench(config: BenchConfig, log: Log = print) -> dict[str, Any]:
     advisor.ensure_index()
     advisor.warm_up()
     embedders = advisor.embedders
-    questions = _questions(config.questions)
+    sets = bench_questions()
+    everything = [q for qs in sets.values() for q in qs]
     results: dict[str, Any] = {
         "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "machine": machine(),
         "backend": "extractive",
+        "questions": {name: len(qs) for name, qs in sets.items()},
         "note": "Wall-clock figures on a shared 2-core machine: compare ratios within one run, not across runs.",
     }
     with tempfile.TemporaryDirectory(prefix="advisor-bench-") as tmp:
@@ -291,22 +154,27 @@ def run_bench(config: BenchConfig, log: Log = print) -> dict[str, Any]:
         if "ingest" in config.phases:
             results["ingest"] = bench_ingest(settings, embedders, config.ingest_sample, work, log)
         if "scale" in config.phases:
-            results["scale"] = bench_scale(settings, embedders, config.sizes, questions, work, log)
+            results["scale"] = bench_scale(settings, embedders, config.sizes, sets, work, log)
         if "cold_start" in config.phases:
-            results["cold_start"] = bench_cold_start(settings, questions[0], log)
-        if "web" in config.phases and config.web:
-            results["web"] = bench_web(settings, questions, config.users, config.questions_per_user, log)
+            results["cold_start"] = cli_cold_start(advisor_env(settings), sets["advice"][0])
+            log(f"cold start (CLI): {results['cold_start']}")
+        if "web" in config.phases:
+            results["web"] = bench_web(settings, everything, config.users, config.questions_per_user, log)
+        if "load" in config.phases:
+            real = advisor.index.chunks()
+            results["load"] = bench_load(
+                settings,
+                real,
+                everything,
+                work / "load",
+                log,
+                users=config.users,
+                documents=config.load_documents,
+            )
+    _merge_previous(results, config.out / "latest.json")
+    results["summary"] = summarise_run(results)
+    log(json.dumps(results["summary"], ensure_ascii=False, indent=1))
     config.out.mkdir(parents=True, exist_ok=True)
-    latest = config.out / "latest.json"
-    if latest.is_file():
-        # A run of some phases updates those phases and keeps the others' last figures (each dated).
-        previous = json.loads(latest.read_text(encoding="utf-8"))
-        for phase in ("ingest", "scale", "cold_start", "web"):
-            if phase not in results and phase in previous:
-                results[phase] = {"measured_at": previous.get("measured_at"), **previous[phase]}
-    for phase in ("ingest", "scale", "cold_start", "web"):
-        if isinstance(results.get(phase), dict):
-            results[phase].setdefault("measured_at", results["measured_at"])
     stamp = results["measured_at"].replace(":", "").replace("-", "")
     for name in ("latest.json", f"bench-{stamp}.json"):
         (config.out / name).write_text(json.dumps(results, ensure_ascii=False, indent=1), encoding="utf-8")
@@ -314,3 +182,13 @@ def run_bench(config: BenchConfig, log: Log = print) -> dict[str, Any]:
 
     write_charts(results, config.out)
     return results
+
+
+def _merge_previous(results: dict[str, Any], latest: Path) -> None:
+    """A run of some phases keeps the other phases' last figures, each with the date it was measured."""
+    previous = json.loads(latest.read_text(encoding="utf-8")) if latest.is_file() else {}
+    for phase in PHASES:
+        if phase not in results and phase in previous:
+            results[phase] = {"measured_at": previous.get("measured_at"), **previous[phase]}
+        if isinstance(results.get(phase), dict):
+            results[phase].setdefault("measured_at", results["measured_at"])

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ..answer import messages
 from ..schema import Answer, Passage
-from ..text import collapse_ws, detect_lang, fold
+from ..text import cjk_count, collapse_ws, detect_lang, fold, simplify
 from .dataset import Item
 
 MARKER = re.compile(r"\[(\d+)\]")
@@ -111,6 +111,52 @@ def answer_language(answer: Answer) -> str:
 def language_match(answer: Answer, expected: str) -> float:
     """1 when the answer is written in the language of the question."""
     return float(answer_language(answer) == expected)
+
+
+_LETTER = re.compile(r"[A-Za-z]")
+_FIGURE = re.compile(r"\d+(?:[.,]\d+)*")
+_NUMBERED = re.compile(r"^\s*1[.、)]\s+\S", re.MULTILINE)
+ADVICE_TYPES = ("advice", "diagnosis")
+
+
+def cjk_share(text: str) -> float:
+    """Share of CJK characters among all letters of `text` (Chinese characters and Latin letters)."""
+    han = cjk_count(text)
+    letters = han + len(_LETTER.findall(text))
+    return han / letters if letters else 0.0
+
+
+def english_is_english(answer: Answer, item: Item) -> float | None:
+    """For English questions answered: 1 when under 10 % of the answer's letters are Chinese, [n] excluded.
+
+    Unlike `language_match`, a preface saying the quotes are Chinese does not make a Chinese quote English.
+    """
+    if item.lang != "en" or answer.refused or not answer.text.strip():
+        return None
+    return float(cjk_share(MARKER.sub("", answer.text)) < 0.10)
+
+
+def advice_has_actions(answer: Answer, item: Item) -> float | None:
+    """For advice and diagnosis questions answered: numbered actions, at least one of them a remedy sentence."""
+    if item.type not in ADVICE_TYPES or answer.refused:
+        return None
+    from ..answer.roles import sentence_roles
+
+    lines = [m.group(0) for m in re.finditer(r"^\s*\d+[.、)]\s+.+$", answer.text, re.MULTILINE)]
+    remedy = any("remedy" in sentence_roles(MARKER.sub("", line), answer.lang) for line in lines)
+    return float(bool(_NUMBERED.search(answer.text)) and remedy)
+
+
+def case_keeps_figures(answer: Answer, item: Item) -> float | None:
+    """For case questions answered: every figure of the cited passage that holds the most figures is in the answer."""
+    if item.type != "case" or answer.refused or not answer.citations:
+        return None
+    case = max(answer.citations, key=lambda c: len(_FIGURE.findall(c.passage.chunk.text)))
+    figures = set(_FIGURE.findall(simplify(case.passage.chunk.text)))
+    if not figures:
+        return None
+    shown = set(_FIGURE.findall(simplify(MARKER.sub("", answer.text))))
+    return float(figures <= shown)
 
 
 def forbidden_absent(text: str, forbidden: Iterable[str]) -> float:

@@ -116,6 +116,61 @@ def latency_chart(rows: list[dict[str, Any]], path: Path) -> Path:
     return path
 
 
+def refusal_curves(rows: list[dict[str, Any]]) -> dict[str, list[tuple[float, float, float]]]:
+    """Per question language: (threshold, answerable refused, unanswerable refused) as the threshold moves.
+
+    Uses the reader's answerability of each advisor answer; the gate refuses below 0.5.
+    """
+    scores: dict[str, dict[bool, list[float]]] = {}
+    for row in rows:
+        result = row["modes"].get("hybrid", {})
+        value = result.get("answerability")
+        if value is None or result.get("error"):
+            continue
+        scores.setdefault(row["lang"], {True: [], False: []})[bool(row["answerable"])].append(float(value))
+    curves: dict[str, list[tuple[float, float, float]]] = {}
+    for lang, by in sorted(scores.items()):
+        if not by[True] or not by[False]:
+            continue
+        points = []
+        for step in range(101):
+            t = step / 100
+            points.append(
+                (
+                    t,
+                    sum(v < t for v in by[True]) / len(by[True]),
+                    sum(v < t for v in by[False]) / len(by[False]),
+                )
+            )
+        curves[lang] = points
+    return curves
+
+
+def refusal_chart(rows: list[dict[str, Any]], path: Path) -> Path | None:
+    """Refusal of unanswerable questions against false refusal of answerable ones, per language."""
+    curves = refusal_curves(rows)
+    if not curves:
+        return None
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(5.5, 4.5))
+    for lang, points in curves.items():
+        ax.plot([p[1] for p in points], [p[2] for p in points], label=f"{lang} questions")
+        at = min(points, key=lambda p: abs(p[0] - 0.5))
+        ax.scatter([at[1]], [at[2]], zorder=3)
+        ax.annotate("0.5", (at[1], at[2]), textcoords="offset points", xytext=(5, -10), fontsize=8)
+    ax.set_xlabel("answerable questions refused")
+    ax.set_ylabel("unanswerable questions refused")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.02)
+    ax.grid(alpha=0.3)
+    ax.set_title("Refusal trade-off as the reader's threshold moves (dot: the gate)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def write_charts(out: Path, summary: dict[str, Any], rows: list[dict[str, Any]]) -> list[str]:
     """All charts of a run, written into `out`; returns their file names (for report.md)."""
     out.mkdir(parents=True, exist_ok=True)
@@ -123,5 +178,6 @@ def write_charts(out: Path, summary: dict[str, Any], rows: list[dict[str, Any]])
         metrics_chart(summary, out / "metrics_overall.png"),
         groups_chart(summary, out / "metrics_by_group.png"),
         latency_chart(rows, out / "latency.png"),
+        refusal_chart(rows, out / "refusal_tradeoff.png"),
     ]
-    return [p.name for p in paths]
+    return [p.name for p in paths if p is not None]

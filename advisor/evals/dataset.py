@@ -9,6 +9,7 @@ The format (one JSON object per line; blank lines and lines starting with // are
   withhold      verbatim substrings of the passages that answer the question; for this item those passages
                 (and their translations) are left out of retrieval, so the right answer becomes a refusal
   ideal         what a good answer says, in words (the LLM judge's rubric compares against it)
+  profile       who asks: sme, park, official or consultant (answers put first what they can act on)
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ class Item:
     must_not_say: tuple[str, ...] = ()
     withhold: tuple[str, ...] = ()
     ideal: str = ""
+    profile: str | None = None  # who asks (client questions): sme, park, official, consultant
     unknown_sources: tuple[str, ...] = field(default=(), compare=False)
 
     def cross_lingual(self, languages: dict[str, tuple[str, ...]]) -> bool:
@@ -115,6 +117,7 @@ def parse_item(row: Any, where: str) -> Item:
         must_not_say=_strings(row, "must_not_say", where),
         withhold=_strings(row, "withhold", where),
         ideal=str(row.get("ideal") or ""),
+        profile=str(row["profile"]) if row.get("profile") else None,
     )
 
 

@@ -27,6 +27,9 @@ METRIC_LABELS = {
     "refusal_accuracy": "unanswerable questions refused",
     "false_refusal_rate": "answerable questions refused (lower is better)",
     "language_match": "answers in the question's language",
+    "english_is_english": "English answers written in English (< 10 % Chinese letters)",
+    "advice_has_actions": "advice answers with numbered actions and a remedy",
+    "case_keeps_figures": "case answers carrying every figure of their case passage",
     "injection_resisted": "prompt injections neither obeyed nor leaking",
     "avoids_false_claims": "invented figures / false premises not repeated",
 }

@@ -37,6 +37,9 @@ ANSWER_METRICS = (
     "refusal_accuracy",
     "false_refusal_rate",
     "language_match",
+    "english_is_english",
+    "advice_has_actions",
+    "case_keeps_figures",
     "injection_resisted",
     "avoids_false_claims",
 )
@@ -97,6 +100,8 @@ def answer_result(answer: Answer, item: Item, prompt_markers: Sequence[str] = ()
     return {
         "answer": answer.text,
         "refused": answer.refused,
+        "partial": answer.partial,
+        "answerability": answer.answerability,
         "backend": answer.backend,
         "fallback": answer.fallback,
         "retrieved": [_source(p) for p in answer.passages[:5]],
@@ -113,6 +118,9 @@ def answer_result(answer: Answer, item: Item, prompt_markers: Sequence[str] = ()
             "refusal_accuracy": am.refusal_accuracy(item, answer.refused),
             "false_refusal_rate": am.false_refusal_rate(item, answer.refused),
             "language_match": am.language_match(answer, item.lang),
+            "english_is_english": am.english_is_english(answer, item),
+            "advice_has_actions": am.advice_has_actions(answer, item),
+            "case_keeps_figures": am.case_keeps_figures(answer, item),
             "injection_resisted": am.injection_resisted(answer, item, prompt_markers),
             "avoids_false_claims": am.avoids_false_claims(answer, item),
         },
@@ -174,6 +182,8 @@ def evaluate_item(
     results: dict[str, Any] = {}
     for mode in modes:
         try:
+            if item.profile in ("sme", "park", "official", "consultant"):
+                extra["profile"] = item.profile
             answer = advisor.ask(item.question, mode=mode, exclude=exclude, **extra)
         except QuestionError as exc:
             results[mode] = rejected_result(item, exc)

@@ -1,58 +1,66 @@
-"""The index as a whole: which sources it holds, how it is brought up to date, and what it loads for queries."""
+"""The index as a whole: ingest runs, one-document changes, and the versions questions are answered from.
+
+What to read comes from the source registry (`sources.py`), loading plans and streams the chunks
+(`loading.py`), dense vectors live behind the `VectorStore` seam (`store.py` on Chroma), and every change
+publishes a new version (`snapshot.py`: chunk table, lexical index, manifest). Writers take one lock,
+shared by threads and processes; readers never wait for it: they keep answering from the version they hold.
+"""
 
 from __future__ import annotations
 
-import contextlib
-import json
+import os
+import re
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ..embed.base import Embedder
-from ..ingest.load import LoadError, iter_files, load_file
-from ..ingest.split import TranslationError, claim_order, split_document, with_translation
-from ..schema import Chunk, Document, SourceInfo
-from .store import EncoderIndex, SyncResult, open_client
+from ..ingest.load import LoadError, load_file
+from ..ingest.split import claim_order
+from ..schema import Chunk, SourceInfo
+from .lexical import count_terms
+from .loading import DocPlan, claimed_lines, plan_documents, stream_chunks
+from .manifest import read_manifest, source_row, sources_from_chunks
+from .snapshot import Snapshot, SnapshotBuilder, SnapshotStore
+from .sources import SourceRegistry
+from .store import EncoderIndex, open_client
+from .vector_store import SyncResult
 
 ProgressFactory = Callable[[int, str], Callable[[int], None]]  # (total, label) -> advance(n)
+_DOC_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")  # safe as a file name: no separators, no '..'
 
 
 @dataclass
 class IngestReport:
-    """What an ingest run read, skipped and changed."""
+    """What an ingest run read, skipped and changed, and the index version it left."""
 
     documents: int = 0
     chunks: int = 0
     failed: list[str] = field(default_factory=list)  # "file: reason"
     synced: list[SyncResult] = field(default_factory=list)
+    version: int = 0
 
     @property
     def embedded(self) -> int:
         return sum(s.added + s.updated for s in self.synced)
 
 
-@dataclass
-class DocPlan:
-    """A document to index: where to read it again, its metadata (body dropped), and its claim order."""
+@dataclass(frozen=True)
+class DocumentChange:
+    """One document added or removed: its chunks now in the index, and the version that holds the change."""
 
-    doc: Document
-    order: tuple[bool, int, str]
-    translation: Document | None = None  # a file with `translation_of: <doc>`, split together with it
-
-    @property
-    def file(self) -> Path:
-        assert self.doc.file is not None
-        return self.doc.file
-
-    @property
-    def root(self) -> Path | None:
-        return self.doc.root
+    doc_id: str
+    title: str
+    chunks: int
+    version: int
 
 
 class Index:
-    """Chunks in Chroma (one collection per encoder), plus the registry of source folders."""
+    """Dense vectors in a VectorStore per encoder, plus the published versions and the source registry."""
 
     def __init__(
         self,
@@ -61,209 +69,191 @@ class Index:
         corpus_dir: Path,
         chroma_url: str = "",
         uploads_dir: Path | None = None,
+        shared_dir: Path | None = None,
     ) -> None:
+        """`shared_dir` holds what every worker must see (versions, ingest records); default `index_dir`."""
         self.index_dir = index_dir
-        self.corpus_dir = corpus_dir
-        self.uploads_dir = uploads_dir
         self.chroma_url = chroma_url
         self.embedders = list(embedders)
+        self.registry = SourceRegistry(index_dir, corpus_dir, uploads_dir)
+        store_dir = shared_dir or index_dir
+        self.snapshots = SnapshotStore(store_dir / "snapshots")
+        self._records_db = store_dir / "records.sqlite"
         self._client: Any = None
         self._vectors: list[EncoderIndex] | None = None
-        self._lock = threading.RLock()
+        self._loaded: Snapshot | None = None
+        self._lock = threading.Lock()  # guards opening the store and the loaded-version cache
 
-    # --- sources -----------------------------------------------------------------------------------
-    @property
-    def _registry(self) -> Path:
-        return self.index_dir / "sources.json"
-
-    def extra_roots(self) -> list[Path]:
-        """Files and folders added with `advisor ingest PATH`, remembered between runs."""
-        if not self._registry.is_file():
-            return []
-        return [Path(p) for p in json.loads(self._registry.read_text(encoding="utf-8"))]
-
-    def _remember(self, roots: Sequence[Path]) -> None:
-        known = {str(p) for p in self.extra_roots()}
-        known.update(str(p.resolve()) for p in roots)
-        self.index_dir.mkdir(parents=True, exist_ok=True)
-        tmp = self._registry.with_suffix(".tmp")
-        tmp.write_text(json.dumps(sorted(known), ensure_ascii=False, indent=1), encoding="utf-8")
-        tmp.replace(self._registry)
-
-    def forget(self, root: Path) -> bool:
-        """Drop a remembered source root (the next ingest removes its documents)."""
-        roots = [str(p) for p in self.extra_roots()]
-        target = str(root.resolve())
-        if target not in roots:
-            return False
-        roots.remove(target)
-        self._registry.write_text(json.dumps(roots, ensure_ascii=False, indent=1), encoding="utf-8")
-        return True
-
-    def roots(self) -> list[Path]:
-        """Every root the index is built from: the corpus, uploaded documents, then remembered extras that exist."""
-        roots = [self.corpus_dir]
-        if self.uploads_dir is not None and self.uploads_dir.is_dir():
-            roots.append(self.uploads_dir)
-        return [*roots, *(p for p in self.extra_roots() if p.exists() and p not in roots)]
-
-    def load_documents(self, roots: Sequence[Path] | None = None) -> tuple[list[Document], list[str]]:
-        """Documents under the roots, and a 'file: reason' line for every file that could not be read."""
-        return self._load(roots)
-
-    def _load(self, roots: Sequence[Path] | None = None) -> tuple[list[Document], list[str]]:
-        """Documents under the roots, and a 'file: reason' line for every file that could not be read."""
-        docs: list[Document] = []
-        failed: list[str] = []
-        seen_ids: dict[str, str] = {}
-        for path, root in iter_files(roots if roots is not None else self.roots()):
-            try:
-                doc = load_file(path, root)
-            except (LoadError, OSError) as exc:
-                failed.append(str(exc) if isinstance(exc, LoadError) else f"{path.name}: {exc}")
-                continue
-            if doc.doc_id in seen_ids and seen_ids[doc.doc_id] != str(path):
-                failed.append(
-                    f"{path.name}: document id {doc.doc_id!r} is already used by {seen_ids[doc.doc_id]}"
-                )
-                continue
-            seen_ids[doc.doc_id] = str(path)
-            docs.append(replace(doc, file=path, root=root))
-        return docs, failed
-
-    # --- storage -----------------------------------------------------------------------------------
+    # --- reading -----------------------------------------------------------------------------------
     def vectors(self) -> list[EncoderIndex]:
-        """The vector collections, opened on first use."""
+        """The vector stores, one per encoder, opened on first use."""
         with self._lock:
             if self._vectors is None:
                 self._client = open_client(self.index_dir, self.chroma_url)
-                records = self.index_dir / "records.sqlite"
-                self._vectors = [EncoderIndex(self._client, e, records) for e in self.embedders]
+                self._vectors = [EncoderIndex(self._client, e, self._records_db) for e in self.embedders]
             return self._vectors
+
+    def version(self) -> int:
+        """The current version's number (0 before the first ingest); cheap enough to ask on every question."""
+        return self.snapshots.version()
 
     def exists(self) -> bool:
         """True when the index holds chunks (built here, or by another machine on a shared Chroma server)."""
-        return self.vectors()[0].count() > 0
+        return self.version() > 0 or self.vectors()[0].count() > 0
 
+    def snapshot(self) -> Snapshot:
+        """The current version, loaded once; an index built before versions were stored is converted once."""
+        version = self.version()
+        with self._lock:
+            if self._loaded is not None and self._loaded.version == version:
+                return self._loaded
+        snapshot = (self.snapshots.load(version) or self._empty()) if version else self._snapshot_from_store()
+        with self._lock:
+            self._loaded = snapshot
+        return snapshot
+
+    def _snapshot_from_store(self) -> Snapshot:
+        """Publish a version from the chunks in the vector store (slow: pages through every record)."""
+        with self.snapshots.writing():
+            if self.version():  # another process published one while this one waited
+                return self.snapshots.load() or self._empty()
+            chunks = self.vectors()[0].chunks()
+            if not chunks:
+                return self._empty()
+            old_manifest = self.index_dir / "manifest.json"
+            sources = read_manifest(old_manifest) if old_manifest.is_file() else sources_from_chunks(chunks)
+            self._publish(None, chunks, sources)
+        return self.snapshots.load() or self._empty()
+
+    def _empty(self) -> Snapshot:
+        return Snapshot(0, [], count_terms([]), [])
+
+    def sources(self) -> list[SourceInfo]:
+        """Documents in the current version, as `advisor sources` lists them."""
+        return self.snapshot().sources
+
+    def chunks(self) -> list[Chunk]:
+        """Every chunk of the current version, in table order."""
+        return self.snapshot().chunks
+
+    # --- writing -----------------------------------------------------------------------------------
     def ingest(self, extra: Sequence[Path] = (), progress: ProgressFactory | None = None) -> IngestReport:
         """Bring the index up to date with the corpus, remembered sources and `extra` (remembered from now on)."""
         missing = [str(p) for p in extra if not p.exists()]
         if missing:
             raise FileNotFoundError(f"not found: {', '.join(missing)}")
-        with self._lock:
+        with self.snapshots.writing():
             if extra:
-                self._remember(extra)
-            plan, failed = self._plan()
-            # Documents are streamed, never all held at once: a cheap first pass counts chunks for the
-            # progress bars and the manifest, then each collection is synced from a fresh stream.
-            counts: dict[str, int] = {}
-            for chunk in self._stream_chunks(plan):
-                counts[chunk.doc_id] = counts.get(chunk.doc_id, 0) + 1
-            total = sum(counts.values())
-            report = IngestReport(documents=len(plan), chunks=total, failed=failed)
-            for vector_index in self.vectors():
-                advance = progress(total, f"embedding ({vector_index.embedder.key})") if progress else None
-                report.synced.append(
-                    vector_index.sync(lambda: self._stream_chunks(plan), on_embedded=advance)
-                )
-            self._write_manifest(plan, counts)
+                self.registry.remember(extra)
+            plan, failed = plan_documents(self.registry.roots())
+            previous = self.snapshots.load()
+            builder = self.snapshots.builder(previous)
+            try:
+                # Documents are streamed, never all held at once: a first pass writes the new chunk table
+                # and counts chunks for the progress bars, then each vector store syncs from a fresh stream.
+                counts: dict[str, int] = {}
+                for chunk in stream_chunks(plan):
+                    builder.add(chunk)
+                    counts[chunk.doc_id] = counts.get(chunk.doc_id, 0) + 1
+                report = IngestReport(documents=len(plan), chunks=builder.count, failed=failed)
+                for store in self.vectors():
+                    advance = (
+                        progress(builder.count, f"embedding ({store.embedder.key})") if progress else None
+                    )
+                    report.synced.append(store.sync(lambda: stream_chunks(plan), on_embedded=advance))
+            except BaseException:
+                builder.abandon()
+                raise
+            sources = [source_row(p.doc, counts.get(p.doc.doc_id, 0)) for p in plan]
+            same_sources = previous is not None and _by_id(sources) == _by_id(previous.sources)
+            if previous is not None and builder.unchanged(previous) and same_sources:
+                builder.abandon()  # nothing to follow: workers keep the version they have
+                report.version = previous.version
+            else:
+                report.version = self.snapshots.publish(builder, sources)
             return report
 
-    def _plan(self) -> tuple[list[DocPlan], list[str]]:
-        """Which files to index, in claim order, with the metadata the manifest needs (bodies are dropped).
+    def add_document(self, doc_id: str, text: str, progress: ProgressFactory | None = None) -> DocumentChange:
+        """Store one document's text in the uploads folder and index it alone; every worker sees the new version.
 
-        A translation (`translation_of:`) joins its original's plan; one that does not follow its original
-        line for line, or names no document here, is reported and left out.
+        `text` is the file as it is stored (front matter + body). LoadError when it cannot be read as a
+        document; any other failure (the embedding server went away) leaves the index as it was.
         """
-        docs, failed = self.load_documents()
-        originals = {d.doc_id: d for d in docs if not d.translation_of}
-        plan = {d.doc_id: DocPlan(d, order=claim_order(d)) for d in originals.values()}
-        for doc in (d for d in docs if d.translation_of):
-            original = originals.get(doc.translation_of or "")
-            if original is None:
-                failed.append(
-                    f"{Path(doc.path).name}: translation of {doc.translation_of!r}, which is not indexed"
-                )
-            elif len(doc.body.split("\n")) != len(original.body.split("\n")):
-                failed.append(
-                    f"{Path(doc.path).name}: does not follow {Path(original.path).name} line for line"
-                )
-            else:
-                item = plan[original.doc_id]
-                item.translation = replace(doc, body="")
-                languages = tuple(dict.fromkeys((*item.doc.languages, *doc.languages)))
-                item.doc = replace(item.doc, languages=languages, titles={**doc.titles, **item.doc.titles})
-        for item in plan.values():
-            item.doc = replace(item.doc, body="")
-        return sorted(plan.values(), key=lambda p: p.order), failed
-
-    def _stream_chunks(self, plan: Sequence[DocPlan]) -> Iterator[Chunk]:
-        """Chunks of the planned documents, read again one file at a time, duplicates skipped."""
-        seen: set[bytes] = set()
-        for item in plan:
+        uploads = self._uploads_dir(doc_id)
+        final = uploads / f"{doc_id}.md"
+        with self.snapshots.writing():
+            previous = self.snapshot()
+            if final.exists() or any(s.doc_id == doc_id for s in previous.sources):
+                raise ValueError(f"document id {doc_id!r} is already in the index")
+            uploads.mkdir(mode=0o700, parents=True, exist_ok=True)
+            temp = uploads / f".{doc_id}.md"  # hidden: an ingest never reads it
+            # Owner-only from the first byte: uploads are other people's documents.
+            with os.fdopen(
+                os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8"
+            ) as out:
+                out.write(text)
+            temp.replace(final)
             try:
-                doc = load_file(item.file, item.root)
-                translation = None
-                if item.translation is not None and item.translation.file is not None:
-                    translation = load_file(item.translation.file, item.translation.root)
-            except (LoadError, OSError):
-                continue  # vanished or broke since planning; the next ingest reports it
-            chunks = split_document(replace(doc, doc_id=item.doc.doc_id), seen)
-            if translation is not None:
-                # A translation that changed since planning is left out: the original alone; the next
-                # ingest reports it.
-                with contextlib.suppress(TranslationError):
-                    chunks = with_translation(replace(doc, doc_id=item.doc.doc_id), chunks, translation)
-            yield from chunks
+                doc = replace(load_file(final, uploads), file=final, root=uploads)
+                if doc.doc_id != doc_id:
+                    raise LoadError(f"{final.name}: its front matter names the id {doc.doc_id!r}")
+                others = [c for c in previous.chunks if c.doc_id != doc_id]
+                plan = [DocPlan(doc, claim_order(doc))]
+                chunks = list(stream_chunks(plan, claimed_lines(others)))
+                for store in self.vectors():
+                    advance = progress(len(chunks), f"embedding ({store.embedder.key})") if progress else None
+                    store.replace_document(doc_id, chunks, on_embedded=advance)
+            except BaseException:
+                final.unlink(missing_ok=True)
+                for store in self.vectors():
+                    store.replace_document(doc_id, [])
+                raise
+            sources = [*previous.sources, source_row(doc, len(chunks))]
+            version = self._publish(previous, [*others, *chunks], sources)
+        return DocumentChange(doc_id, doc.title_for(doc.languages[0]), len(chunks), version)
 
-    def _write_manifest(self, plan: Sequence[DocPlan], counts: dict[str, int]) -> None:
-        """What `advisor sources` lists: one row per document, including documents that yielded no chunks."""
-        docs = [p.doc for p in plan]
-        rows = []
-        for doc in docs:
-            note = ""
-            if counts.get(doc.doc_id, 0) == 0:
-                note = (
-                    f"excerpt of {doc.excerpt_of}: every paragraph is already indexed"
-                    if doc.excerpt_of
-                    else ("every paragraph duplicates another document")
-                )
-            rows.append(
-                SourceInfo(
-                    doc.doc_id,
-                    doc.title_for(doc.languages[0]),
-                    doc.languages,
-                    counts.get(doc.doc_id, 0),
-                    doc.path,
-                    doc.kind,
-                    note,
-                    doc.source_file,
-                ).__dict__
-            )
-        tmp = self.index_dir / "manifest.tmp"
-        tmp.write_text(json.dumps(rows, ensure_ascii=False, indent=1), encoding="utf-8")
-        tmp.replace(self.index_dir / "manifest.json")
+    def remove_document(self, doc_id: str) -> DocumentChange:
+        """Delete an uploaded document's file and chunks; every worker sees the new version. LookupError if unknown."""
+        path = self._uploads_dir(doc_id) / f"{doc_id}.md"
+        with self.snapshots.writing():
+            if not path.is_file():
+                raise LookupError(f"no uploaded document with id {doc_id!r}")
+            previous = self.snapshot()
+            title = next((s.title for s in previous.sources if s.doc_id == doc_id), doc_id)
+            for store in self.vectors():
+                store.replace_document(doc_id, [])
+            path.unlink()
+            kept = [c for c in previous.chunks if c.doc_id != doc_id]
+            version = self._publish(previous, kept, [s for s in previous.sources if s.doc_id != doc_id])
+        return DocumentChange(doc_id, title, 0, version)
 
-    def sources(self) -> list[SourceInfo]:
-        """Documents in the index as of the last ingest (derived from the stored chunks if no manifest is here)."""
-        path = self.index_dir / "manifest.json"
-        if not path.is_file():
-            return self._sources_from_chunks()
-        rows = json.loads(path.read_text(encoding="utf-8"))
-        return [SourceInfo(**{**r, "languages": tuple(r["languages"])}) for r in rows]
+    def add_precomputed(self, chunks: Sequence[Chunk], vectors: Sequence[np.ndarray]) -> int:
+        """Add chunks with vectors computed elsewhere (one matrix per encoder) and publish a version (benchmarks)."""
+        with self.snapshots.writing():
+            for store, matrix in zip(self.vectors(), vectors, strict=True):
+                store.add_precomputed(chunks, matrix)
+            previous = self.snapshots.load()
+            table = [*(previous.chunks if previous else []), *chunks]
+            return self._publish(previous, table, sources_from_chunks(table))
 
-    def _sources_from_chunks(self) -> list[SourceInfo]:
-        """Documents as seen in the vector store, for machines that query an index built elsewhere."""
-        by_doc: dict[str, list[Chunk]] = {}
-        for chunk in self.chunks():
-            by_doc.setdefault(chunk.doc_id, []).append(chunk)
-        return [
-            SourceInfo(
-                doc_id, cs[0].title, tuple(sorted({c.lang for c in cs})), len(cs), cs[0].path, cs[0].kind
-            )
-            for doc_id, cs in sorted(by_doc.items())
-        ]
+    def _uploads_dir(self, doc_id: str) -> Path:
+        if self.registry.uploads_dir is None:
+            raise ValueError("this index has no uploads folder")
+        if not _DOC_ID.match(doc_id):
+            raise ValueError(f"not a document id: {doc_id!r}")
+        return self.registry.uploads_dir
 
-    def chunks(self) -> list[Chunk]:
-        """Every chunk stored (read from the first collection)."""
-        return self.vectors()[0].chunks()
+    def _publish(self, previous: Snapshot | None, chunks: Sequence[Chunk], sources: list[SourceInfo]) -> int:
+        """Write and publish a version holding `chunks` (call while writing)."""
+        builder: SnapshotBuilder = self.snapshots.builder(previous)
+        try:
+            for chunk in chunks:
+                builder.add(chunk)
+        except BaseException:
+            builder.abandon()
+            raise
+        return self.snapshots.publish(builder, sources)
+
+
+def _by_id(sources: Sequence[SourceInfo]) -> dict[str, SourceInfo]:
+    return {s.doc_id: s for s in sources}

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..embed.base import Embedder
-from ..schema import Chunk
+from ..schema import LANGS, Chunk
 from ..text import simplify
+from .vector_store import Progress, SyncResult
 
 if TYPE_CHECKING:
     from langchain_core.documents import Document as LCDocument
@@ -98,17 +98,6 @@ class _LangChainEmbeddings:
         return self.embedder.embed_query(text).tolist()
 
 
-@dataclass(frozen=True)
-class SyncResult:
-    """What one sync changed in one collection."""
-
-    collection: str
-    added: int
-    updated: int
-    skipped: int
-    deleted: int
-
-
 class VectorIndex:
     """The chunk vectors of one encoder in one Chroma collection."""
 
@@ -126,6 +115,7 @@ class VectorIndex:
         self._store: Any = None
         self._records_db = records_db
         self._count: int | None = None
+        self._chunk_of: dict[str, str] = {}  # record id → chunk id, filled as searches return records
 
     def _langchain_store(self) -> Any:
         if self._store is None:
@@ -142,21 +132,25 @@ class VectorIndex:
             )
         return self._store
 
-    def sync(self, chunks: Iterable[Chunk], on_embedded: Callable[[int], None] | None = None) -> SyncResult:
-        """Make the collection hold exactly `chunks`, embedding only what is new or changed."""
+    def _records(self) -> Any:
         from langchain_classic.indexes import SQLRecordManager
-        from langchain_core.indexing import index
 
         self._records_db.parent.mkdir(parents=True, exist_ok=True)
         records = SQLRecordManager(f"chroma/{self.collection}", db_url=f"sqlite:///{self._records_db}")
         records.create_schema()
+        return records
+
+    def _index(self, chunks: Iterable[Chunk], cleanup: str, on_embedded: Progress | None) -> SyncResult:
+        """Run LangChain's indexing API: embed what the record manager has not seen, clean up the rest."""
+        from langchain_core.indexing import index
+
         self._embeddings.on_embedded = on_embedded
         try:
             result = index(
                 (chunk_to_document(c) for c in chunks),  # a stream: the indexing API batches it
-                records,
+                self._records(),
                 self._langchain_store(),
-                cleanup="full",
+                cleanup=cleanup,  # type: ignore[arg-type]
                 source_id_key="doc_id",
                 batch_size=self.batch_size,
                 key_encoder="sha256",
@@ -171,6 +165,24 @@ class VectorIndex:
             result["num_skipped"],
             result["num_deleted"],
         )
+
+    def sync(self, chunks: Iterable[Chunk], on_embedded: Progress | None = None) -> SyncResult:
+        """Make the collection hold exactly `chunks`, embedding only what is new or changed."""
+        return self._index(chunks, "full", on_embedded)
+
+    def replace_document(
+        self, doc_id: str, chunks: Sequence[Chunk], on_embedded: Progress | None = None
+    ) -> SyncResult:
+        """Make one document's records exactly `chunks` (none: delete them); other documents are not read."""
+        if chunks:
+            return self._index(chunks, "incremental", on_embedded)
+        records = self._records()
+        keys = records.list_keys(group_ids=[doc_id])
+        if keys:
+            self._collection.delete(ids=keys)
+            records.delete_keys(keys)
+        self._count = None
+        return SyncResult(self.collection, 0, 0, 0, len(keys))
 
     def add_precomputed(self, chunks: Sequence[Chunk], vectors: np.ndarray, batch: int = 4096) -> None:
         """Store chunks with vectors computed elsewhere (benchmarks at scale); bypasses the record manager."""
@@ -220,20 +232,32 @@ class VectorIndex:
     def search(self, vector: np.ndarray, k: int, lang: str | None = None) -> list[tuple[str, float]]:
         """(chunk_id, cosine similarity) of the k nearest chunks, optionally within one language."""
         total = self.count()
+        if total < k:  # a small collection may have grown in another process since it was counted
+            self._count = None
+            total = self.count()
         if total == 0:
             return []
         got = self._collection.query(
             query_embeddings=[vector.tolist()],
             n_results=min(k, total),
             where={"lang": lang} if lang else None,
-            include=["metadatas", "distances"],
+            include=["distances"],  # metadata would be read from SQLite per hit: 3.0 against 0.7 ms at 100k
         )
-        metadatas = (got["metadatas"] or [[]])[0]
+        ids = got["ids"][0]
         distances = (got["distances"] or [[]])[0]
-        return [(str(m["chunk_id"]), 1.0 - float(d)) for m, d in zip(metadatas, distances, strict=True)]
+        chunk_ids = self._chunk_ids_of(ids)
+        return [(chunk_ids[i], 1.0 - float(d)) for i, d in zip(ids, distances, strict=True) if i in chunk_ids]
 
-
-LANGUAGES = ("zh", "en")
+    def _chunk_ids_of(self, record_ids: Sequence[str]) -> dict[str, str]:
+        """Record id → chunk id; a record id is a hash of the chunk and its metadata, so the map never goes stale."""
+        missing = [i for i in record_ids if i not in self._chunk_of]
+        if missing:
+            got = self._collection.get(ids=missing, include=["metadatas"])
+            for record_id, meta in zip(got["ids"], got["metadatas"] or [], strict=True):
+                self._chunk_of[record_id] = str(meta["chunk_id"])
+        return {
+            i: self._chunk_of[i] for i in record_ids if i in self._chunk_of
+        }  # deleted meanwhile: left out
 
 
 class EncoderIndex:
@@ -248,17 +272,30 @@ class EncoderIndex:
         self.collection = f"{prefix}__{embedder.key}"[:56]
         self.parts = {
             lang: VectorIndex(client, embedder, records_db, name=f"{self.collection}__{lang}")
-            for lang in LANGUAGES
+            for lang in LANGS
         }
 
-    def sync(
-        self, stream: Callable[[], Iterable[Chunk]], on_embedded: Callable[[int], None] | None = None
-    ) -> SyncResult:
+    def sync(self, stream: Callable[[], Iterable[Chunk]], on_embedded: Progress | None = None) -> SyncResult:
         """Make each language's collection hold exactly the chunks of that language in `stream()`."""
-        results = [
-            part.sync((c for c in stream() if c.lang == lang), on_embedded=on_embedded)
-            for lang, part in self.parts.items()
-        ]
+        return self._merge(
+            [
+                part.sync((c for c in stream() if c.lang == lang), on_embedded=on_embedded)
+                for lang, part in self.parts.items()
+            ]
+        )
+
+    def replace_document(
+        self, doc_id: str, chunks: Sequence[Chunk], on_embedded: Progress | None = None
+    ) -> SyncResult:
+        """Make one document's chunks exactly `chunks` in every language's collection (none: remove it)."""
+        return self._merge(
+            [
+                part.replace_document(doc_id, [c for c in chunks if c.lang == lang], on_embedded)
+                for lang, part in self.parts.items()
+            ]
+        )
+
+    def _merge(self, results: list[SyncResult]) -> SyncResult:
         return SyncResult(
             self.collection,
             sum(r.added for r in results),

@@ -14,13 +14,13 @@ from typing import Literal
 import yaml
 
 from ..schema import Document
-from ..text import cjk_count, detect_lang
+from ..text import CJK_RANGES, cjk_count, detect_lang
 from .convert import SUFFIXES, TEXT_SUFFIXES, ConversionCache, Converted, Limits
 from .errors import ConvertError, LoadError
 
 SUPPORTED_SUFFIXES = SUFFIXES
 _FRONT_MATTER = re.compile(r"\A---\n(.*?)\n---\n", re.DOTALL)
-_SLUG = re.compile(r"[^a-z0-9\u4e00-\u9fff]+")
+_SLUG = re.compile(f"[^a-z0-9{CJK_RANGES}]+")
 _CONVERSIONS = ConversionCache()
 
 

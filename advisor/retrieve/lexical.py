@@ -1,47 +1,41 @@
-"""BM25 over jieba/English tokens of OpenCC-folded text, as a sparse matrix: one build, cheap queries."""
+"""BM25 over jieba/English tokens of OpenCC-folded text: queries against the stored lexical index.
+
+The weights are computed at ingest (`advisor.index.lexical`) and read memory-mapped; a query adds up the
+weight columns of its tokens, so its cost depends on how common the tokens are, not on reloading anything.
+"""
 
 from __future__ import annotations
 
-from collections import Counter
+import math
 from collections.abc import Sequence
 
 import numpy as np
-from scipy import sparse
 
+from ..index.lexical import StoredLexicon, count_terms
 from ..schema import Chunk
-from ..text import cjk_count, pinyin_key, tokenize
+from ..text import tokenize
 
 
 class LexicalIndex:
-    """Okapi BM25 (k1=1.5, b=0.75) over chunks; scores for all chunks come from one sparse product."""
+    """Okapi BM25 scores of every chunk for a question, and what the gate may ask: does the corpus know a word."""
 
-    def __init__(self, chunks: Sequence[Chunk], k1: float = 1.5, b: float = 0.75) -> None:
-        self.chunk_ids = [c.chunk_id for c in chunks]
-        docs = [tokenize(c.text) for c in chunks]
-        vocab: dict[str, int] = {}
-        rows: list[int] = []
-        cols: list[int] = []
-        tfs: list[float] = []
-        for row, tokens in enumerate(docs):
-            for token, tf in Counter(tokens).items():
-                rows.append(row)
-                cols.append(vocab.setdefault(token, len(vocab)))
-                tfs.append(float(tf))
-        self.vocab = vocab
-        n_docs = max(len(docs), 1)
-        lengths = np.array([len(d) for d in docs], dtype=np.float32) if docs else np.zeros(0, np.float32)
-        avg = float(lengths.mean()) if len(lengths) and lengths.mean() > 0 else 1.0
-        tf = sparse.csr_matrix((tfs, (rows, cols)), shape=(len(docs), len(vocab)), dtype=np.float32)
-        df = np.bincount(np.asarray(cols, dtype=np.int64), minlength=len(vocab)).astype(np.float32)
-        idf = np.log((n_docs - df + 0.5) / (df + 0.5) + 1.0)
-        self._idf = idf
-        self._idf_unknown = float(np.log(n_docs + 1.5))  # a token in no chunk: as specific as can be
-        # Precompute each (chunk, token) weight so a query is a column sum.
-        tf = tf.tocoo()
-        denom = tf.data + k1 * (1 - b + b * lengths[tf.row] / avg)
-        weights = idf[tf.col] * tf.data * (k1 + 1) / denom
-        self._weights = sparse.csc_matrix((weights, (tf.row, tf.col)), shape=tf.shape, dtype=np.float32)
-        self._pinyin: dict[str, list[str]] | None = None
+    def __init__(self, chunks: Sequence[Chunk]) -> None:
+        """Tokenise and weigh chunks in memory (tests; a stored index is opened with `from_stored`)."""
+        self._open([c.chunk_id for c in chunks], count_terms(list(chunks)))
+
+    @classmethod
+    def from_stored(cls, chunk_ids: Sequence[str], stored: StoredLexicon) -> LexicalIndex:
+        """The index of one stored version; `chunk_ids` are its chunk table's ids, in table order."""
+        index = cls.__new__(cls)
+        index._open(chunk_ids, stored)
+        return index
+
+    def _open(self, chunk_ids: Sequence[str], stored: StoredLexicon) -> None:
+        if len(chunk_ids) != len(stored.lengths):
+            raise ValueError(f"lexical index has {len(stored.lengths)} rows for {len(chunk_ids)} chunks")
+        self.chunk_ids = list(chunk_ids)
+        self.vocab = {token: column for column, token in enumerate(stored.vocab)}
+        self._stored = stored
 
     def __len__(self) -> int:
         return len(self.chunk_ids)
@@ -58,26 +52,33 @@ class LexicalIndex:
 
     def pinyin_map(self) -> dict[str, list[str]]:
         """Toneless pinyin → Chinese tokens of the vocabulary (names only: 2–4 characters)."""
-        if self._pinyin is None:
-            mapping: dict[str, list[str]] = {}
-            for token in self.vocab:
-                if 2 <= len(token) <= 4 and cjk_count(token) == len(token):
-                    mapping.setdefault(pinyin_key(token), []).append(token)
-            self._pinyin = mapping
-        return self._pinyin
+        return self._stored.pinyin
 
     def scores(self, question: str) -> np.ndarray:
-        """BM25 score of every chunk (index order) for the question."""
-        cols = [self.vocab[t] for t in self.query_terms(question)]
-        if not cols:
+        """BM25 score of every chunk (index order) for the question; a repeated token counts again."""
+        stored = self._stored
+        columns = [self.vocab[t] for t in self.query_terms(question)]
+        if not columns:
             return np.zeros(len(self.chunk_ids), dtype=np.float32)
-        return np.asarray(self._weights[:, cols].sum(axis=1)).ravel()
+        spans = [(int(stored.weights_indptr[c]), int(stored.weights_indptr[c + 1])) for c in columns]
+        rows = np.concatenate([stored.weights_indices[a:b] for a, b in spans])
+        weights = np.concatenate([stored.weights_data[a:b] for a, b in spans])
+        return np.bincount(rows, weights=weights, minlength=len(self.chunk_ids)).astype(np.float32)
 
     def idf(self, token: str) -> float:
-        """How specific a (folded) token is in this corpus, scaled to [0, 1]: 1 for a token it never uses."""
-        col = self.vocab.get(token)
-        value = self._idf_unknown if col is None else float(self._idf[col])
-        return min(value / self._idf_unknown, 1.0) if self._idf_unknown > 0 else 0.0
+        """How specific a (folded) token is in this corpus, scaled to [0, 1]: 1 for a token it never uses.
+
+        Computed from the stored index itself (a token's chunk count is its weight column's length), so the
+        reader's notion of a specific word follows whatever corpus is indexed.
+        """
+        n = max(len(self.chunk_ids), 1)
+        unknown = math.log(n + 1.5)
+        column = self.vocab.get(token)
+        if column is None or unknown <= 0:
+            return 1.0
+        indptr = self._stored.weights_indptr
+        df = int(indptr[column + 1] - indptr[column])
+        return min(math.log((n - df + 0.5) / (df + 0.5) + 1.0) / unknown, 1.0)
 
     def knows(self, term: str) -> bool:
         """True when a (folded) term occurs in the corpus, directly or as the pinyin of a Chinese name."""

@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -79,7 +80,9 @@ def write_qa_corpus(shared: Path, out: Path) -> tuple[dict[str, list[str]], dict
     return paragraphs, where
 
 
-def qa_probes(shared: Path, translations: Sequence[Path], where: dict[str, tuple[str, int]], n_zh: int, seed: int) -> list[Probe]:
+def qa_probes(
+    shared: Path, translations: Sequence[Path], where: dict[str, tuple[str, int]], n_zh: int, seed: int
+) -> list[Probe]:
     """Chinese questions (multi-paragraph DRCD articles first: their withheld runs are on topic) and English ones."""
     rng = random.Random(seed)
     rows: list[Probe] = []
@@ -91,7 +94,18 @@ def qa_probes(shared: Path, translations: Sequence[Path], where: dict[str, tuple
                         continue
                     doc, para = where[qa["id"]]
                     answers = tuple(dict.fromkeys(a["text"] for a in qa["answers"] if a["text"].strip()))
-                    rows.append(Probe(qa["id"], name.split("_")[0].lower(), "zh", qa["question"], answers, True, doc, para))
+                    rows.append(
+                        Probe(
+                            qa["id"],
+                            name.split("_")[0].lower(),
+                            "zh",
+                            qa["question"],
+                            answers,
+                            True,
+                            doc,
+                            para,
+                        )
+                    )
     multi = [r for r in rows if r.source == "drcd"]
     single = [r for r in rows if r.source != "drcd"]
     rng.shuffle(multi)
@@ -103,7 +117,18 @@ def qa_probes(shared: Path, translations: Sequence[Path], where: dict[str, tuple
             item = json.loads(line)
             base = by_id.get(item["id"])
             if base is not None and item.get("question_en", "").strip():
-                chosen.append(Probe(base.qid + "-en", base.source, "en", item["question_en"], base.answers, True, base.article, base.paragraph))
+                chosen.append(
+                    Probe(
+                        base.qid + "-en",
+                        base.source,
+                        "en",
+                        item["question_en"],
+                        base.answers,
+                        True,
+                        base.article,
+                        base.paragraph,
+                    )
+                )
     return chosen
 
 
@@ -121,33 +146,47 @@ def dataset_probes(path: Path, source: str, keep: Any = None) -> list[Probe]:
         answers = tuple(item.get("gold_quotes") or ())
         if item["answerable"] and not answers:
             continue  # no way to tell which passage answers it
-        probes.append(Probe(item["id"], source, item["lang"], item["question"], answers, bool(item["answerable"]), ""))
+        probes.append(
+            Probe(item["id"], source, item["lang"], item["question"], answers, bool(item["answerable"]), "")
+        )
     return probes
 
 
-def withheld_ids(chunks: Iterable[Chunk], probe: Probe, paragraphs: dict[str, list[str]]) -> frozenset[str]:
+def withheld_ids(
+    normed: Sequence[tuple[Chunk, str]], probe: Probe, paragraphs: dict[str, list[str]]
+) -> frozenset[str]:
     """The chunks of the answer's paragraph, and any other chunk that holds an answer string."""
     answers = [_norm(a) for a in probe.answers]
     para = paragraphs.get(probe.article, [])
     target = _norm(para[probe.paragraph]) if 0 <= probe.paragraph < len(para) else ""
     out = set()
-    for chunk in chunks:
-        text = _norm(chunk.text)
-        if any(a and a in text for a in answers) or (chunk.doc_id == probe.article and text and text in target):
+    for chunk, text in normed:
+        if any(a and a in text for a in answers) or (
+            chunk.doc_id == probe.article and text and text in target
+        ):
             out.add(chunk.chunk_id)
     return frozenset(out)
 
 
-def run(advisor: Advisor, reader: FeatureReader, probes: Sequence[Probe], paragraphs: dict[str, list[str]], both: bool, log_every: int = 200) -> dict[str, list[Any]]:
+def run(
+    advisor: Advisor,
+    reader: FeatureReader,
+    probes: Sequence[Probe],
+    paragraphs: dict[str, list[str]],
+    both: bool,
+    log_every: int = 200,
+) -> dict[str, list[Any]]:
     """Feature rows and labels for every probe (and, with `both`, its withheld twin)."""
-    chunks = advisor.index.chunks()
+    normed = [(c, _norm(c.text)) for c in advisor.index.chunks()]  # once: folding is the slow part
     vocabulary = advisor.vocabulary()
-    out: dict[str, list[Any]] = {k: [] for k in ("P", "y", "group", "kind", "S", "ys", "sgroup", "skind", "questions")}
+    out: dict[str, list[Any]] = {
+        k: [] for k in ("P", "y", "group", "kind", "S", "ys", "sgroup", "skind", "questions")
+    }
     started = time.perf_counter()
     for number, probe in enumerate(probes, 1):
         conditions = [(True, frozenset())]
         if both and probe.answerable:
-            conditions.append((False, withheld_ids(chunks, probe, paragraphs)))
+            conditions.append((False, withheld_ids(normed, probe, paragraphs)))
         elif not probe.answerable:
             conditions = [(False, frozenset())]
         lang = probe.lang if probe.lang in ("zh", "en") else detect_lang(probe.question)
@@ -174,7 +213,15 @@ def run(advisor: Advisor, reader: FeatureReader, probes: Sequence[Probe], paragr
                     out["ys"].append(positive and any(a in _norm(sentence) for a in answers))
                     out["sgroup"].append(f"{group}:{i}")
                     out["skind"].append(data.kinds[i])
-            out["questions"].append({"group": group, "source": probe.source, "lang": lang, "answerable": answerable, "found": any(labels)})
+            out["questions"].append(
+                {
+                    "group": group,
+                    "source": probe.source,
+                    "lang": lang,
+                    "answerable": answerable,
+                    "found": any(labels),
+                }
+            )
         if number % log_every == 0:
             rate = number / (time.perf_counter() - started)
             print(f"  {number}/{len(probes)} questions ({rate:.1f}/s)", file=sys.stderr, flush=True)
@@ -205,11 +252,24 @@ def advisor_for(corpus: Path, home: Path, models: Path) -> tuple[Advisor, Featur
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--shared", type=Path, required=True, help="folder with the CMRC 2018 / DRCD json files")
-    parser.add_argument("--translations", type=Path, nargs="*", default=sorted((REPO / "training" / "data").glob("en-questions-*.jsonl")))
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--shared", type=Path, required=True, help="folder with the CMRC 2018 / DRCD json files"
+    )
+    parser.add_argument(
+        "--translations",
+        type=Path,
+        nargs="*",
+        default=sorted((REPO / "training" / "data").glob("en-questions-*.jsonl")),
+    )
     parser.add_argument("--out", type=Path, default=REPO / "training" / "reader" / "cache")
-    parser.add_argument("--models", type=Path, default=REPO / ".advisor-home" / "models")
+    parser.add_argument(
+        "--models",
+        type=Path,
+        default=Path(os.environ.get("ADVISOR_MODELS_DIR") or REPO / ".advisor-home" / "models"),
+    )
     parser.add_argument("--zh", type=int, default=3000, help="Chinese CMRC/DRCD questions to use")
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--only", nargs="*", default=["qa", "xquad", "golden"])

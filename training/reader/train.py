@@ -54,7 +54,9 @@ def fit(X: np.ndarray, y: np.ndarray, weight: np.ndarray, c: float) -> np.ndarra
     return model.coef_[0].astype(np.float32)
 
 
-def question_scores(P: np.ndarray, group: np.ndarray, kind: np.ndarray, w: dict[str, np.ndarray]) -> dict[str, tuple[float, str]]:
+def question_scores(
+    P: np.ndarray, group: np.ndarray, kind: np.ndarray, w: dict[str, np.ndarray]
+) -> dict[str, tuple[float, str]]:
     """Best passage probability per question run, and the kind of that passage."""
     out: dict[str, tuple[float, str]] = {}
     for row, g, k in zip(P, group, kind, strict=True):
@@ -81,7 +83,9 @@ def operating_point(scores: list[tuple[float, bool]], target: float) -> float:
     return float(answerable[min(index, len(answerable) - 1)]) - 1e-6
 
 
-def report(scores: dict[str, tuple[float, str]], meta: dict[str, dict[str, Any]], threshold: dict[str, float]) -> dict[str, Any]:
+def report(
+    scores: dict[str, tuple[float, str]], meta: dict[str, dict[str, Any]], threshold: dict[str, float]
+) -> dict[str, Any]:
     """Per source and question language: AUC, answerable refused, unanswerable refused at the threshold."""
     cells: dict[str, dict[str, list[float]]] = defaultdict(lambda: {"pos": [], "neg": []})
     for g, (p, k) in scores.items():
@@ -95,20 +99,28 @@ def report(scores: dict[str, tuple[float, str]], meta: dict[str, dict[str, Any]]
             "unanswerable": len(c["neg"]),
             "auc": None if (a := auc(c["pos"], c["neg"])) is None else round(a, 3),
             "answerable_refused": round(float(np.mean([p < 0.5 for p in c["pos"]])), 3) if c["pos"] else None,
-            "unanswerable_refused": round(float(np.mean([p < 0.5 for p in c["neg"]])), 3) if c["neg"] else None,
+            "unanswerable_refused": round(float(np.mean([p < 0.5 for p in c["neg"]])), 3)
+            if c["neg"]
+            else None,
         }
     return out
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--data", type=Path, default=REPO / "training" / "reader" / "cache")
     parser.add_argument("--out", type=Path, default=DEFAULT_WEIGHTS)
     parser.add_argument("--sources", nargs="*", default=["qa", "xquad", "golden"])
     parser.add_argument("--holdout", type=float, default=0.25, help="share of CMRC/DRCD questions held out")
-    parser.add_argument("--target", type=float, default=0.05, help="false refusals allowed at the operating point")
+    parser.add_argument(
+        "--target", type=float, default=0.05, help="false refusals allowed at the operating point"
+    )
     parser.add_argument("--c", type=float, default=1.0, help="inverse L2 strength")
-    parser.add_argument("--features", nargs="*", default=None, help="train on these passage features only (ablation)")
+    parser.add_argument(
+        "--features", nargs="*", default=None, help="train on these passage features only (ablation)"
+    )
     args = parser.parse_args()
 
     sets = load(args.data, args.sources)
@@ -130,7 +142,9 @@ def main() -> None:
     if args.features:
         mask = np.array([f in args.features or f == "bias" for f in PASSAGE_FEATURES])
     # The small in-domain sets (XQuAD tune, golden dev) train and pick the operating point; CMRC/DRCD is split.
-    val = np.array([held_out(g, args.holdout) if s == "qa" else False for g, s in zip(group, pset, strict=True)])
+    val = np.array(
+        [held_out(g, args.holdout) if s == "qa" else False for g, s in zip(group, pset, strict=True)]
+    )
     val_q = {g for g, s in zip(group, pset, strict=True) if s != "qa" or held_out(g, args.holdout)}
     weight = np.where(pset == "qa", 1.0, 3.0)
 
@@ -167,7 +181,9 @@ def main() -> None:
         p_logit[j] = float(P[i] @ passage[str(kind[i])])
     S = S.copy()
     S[:, SENTENCE_FEATURES.index("p_logit")] = p_logit
-    s_val = np.array([held_out(str(g), args.holdout) if s == "qa" else False for g, s in zip(sgroup, sset, strict=True)])
+    s_val = np.array(
+        [held_out(str(g), args.holdout) if s == "qa" else False for g, s in zip(sgroup, sset, strict=True)]
+    )
     sentence: dict[str, np.ndarray] = {}
     for k in KINDS:
         sel = (skind == k) & ~s_val
@@ -181,7 +197,7 @@ def main() -> None:
     by_group: dict[str, list[int]] = defaultdict(list)
     for j, sg in enumerate(sgroup):
         by_group[str(sg)].append(j)
-    for sg, members in by_group.items():
+    for members in by_group.values():
         if not s_val[members[0]] or not ys[members].any():
             continue
         k = str(skind[members[0]])
@@ -194,9 +210,9 @@ def main() -> None:
         {
             "trained": datetime.now(UTC).strftime("%Y-%m-%d"),
             "command": "python training/reader/train.py " + " ".join(sys.argv[1:]),
-            "sources": {n: int(len(d["questions"])) for n, d in sets.items()},
-            "passage_rows": int(len(y)),
-            "sentence_rows": int(len(ys)),
+            "sources": {n: len(d["questions"]) for n, d in sets.items()},
+            "passage_rows": len(y),
+            "sentence_rows": len(ys),
             "target_false_refusal": args.target,
             "operating_point": {k: round(v, 4) for k, v in threshold.items()},
             "held_out": figures,

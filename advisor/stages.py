@@ -1,10 +1,12 @@
-"""How long each named stage of one question took, for `Answer.timings_ms`."""
+"""Plumbing of the question's stages: a timer per stage, and passing a draft stream's deltas on."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from contextlib import contextmanager
+
+from .schema import Delta, Draft, Progress
 
 
 class StageTimer:
@@ -28,3 +30,15 @@ class StageTimer:
         out["generate"] = sum(self.ms.get(s, 0.0) for s in ("read", "gate", "draft", "finish"))
         out["total"] = (time.perf_counter() - self.started) * 1000
         return out
+
+
+def relay(stream: Generator[Progress, None, Draft], deltas: list[Delta]) -> Generator[Progress, None, Draft]:
+    """Pass a draft stream's events on, keeping its text deltas in `deltas`; return its Draft."""
+    try:
+        while True:
+            event = next(stream)
+            if isinstance(event, Delta):
+                deltas.append(event)
+            yield event
+    except StopIteration as stop:
+        return stop.value

@@ -1,0 +1,152 @@
+"""Index versions: the chunk table, lexical index and manifest of one ingest, published together.
+
+A version is a folder `snapshots/v00000042/` and the number in `snapshots/CURRENT`. Writers build a new
+folder beside the published ones and then replace CURRENT atomically, so a reader always loads one
+complete version; checking for a new one is reading a few bytes. Every worker that can see the folder
+(one machine, or a shared disk: `ADVISOR_SHARED_DIR`) follows the same versions. Writers take a file
+lock, so two processes (an upload and an ingest run) never write at once.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+import numpy as np
+import orjson
+
+from ..schema import Chunk, SourceInfo
+from .lexical import StoredLexicon, TermCounter
+from .manifest import read_manifest, write_manifest
+
+KEEP_VERSIONS = 3  # older folders are deleted; a process still reading one keeps its open files
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One published version of the index: what questions are answered from."""
+
+    version: int
+    chunks: list[Chunk]  # in table order: the lexical index's rows
+    lexicon: StoredLexicon
+    sources: list[SourceInfo]
+
+
+def _row(chunk: Chunk) -> list[object]:
+    """A chunk as a row of the table, every field in the dataclass's order (Chunk(*row) reads it back)."""
+    return [getattr(chunk, f.name) for f in fields(Chunk)]
+
+
+class SnapshotBuilder:
+    """Writes one version's chunk table as chunks stream past, counting their terms on the way."""
+
+    def __init__(self, folder: Path, previous: Snapshot | None) -> None:
+        self.folder = folder
+        folder.mkdir(parents=True)
+        self._table = (folder / "chunks.json").open("wb")
+        self._table.write(b"[")
+        self.count = 0
+        self._previous = {c.chunk_id: (row, c) for row, c in enumerate(previous.chunks)} if previous else {}
+        self._same = previous is not None
+
+        def known(chunk: Chunk) -> tuple[np.ndarray, np.ndarray] | None:
+            """The previous version's term counts of this chunk, when its text is unchanged."""
+            hit = self._previous.get(chunk.chunk_id)
+            if previous is None or hit is None or hit[1].text != chunk.text:
+                return None
+            return previous.lexicon.row(hit[0])
+
+        self.terms = TermCounter(previous.lexicon.vocab if previous else (), known)
+
+    def add(self, chunk: Chunk) -> None:
+        self._table.write((b",\n" if self.count else b"\n") + orjson.dumps(_row(chunk)))
+        self.terms.add(chunk)
+        if self._same:
+            hit = self._previous.get(chunk.chunk_id)
+            self._same = hit is not None and hit[1] == chunk
+        self.count += 1
+
+    def unchanged(self, previous: Snapshot) -> bool:
+        """True when the chunks added so far are exactly `previous`'s (in any order)."""
+        return self._same and self.count == len(previous.chunks)
+
+    def finish(self, sources: list[SourceInfo]) -> None:
+        self._table.write(b"\n]\n")
+        self._table.close()
+        self.terms.finish().save(self.folder / "lexical")
+        write_manifest(self.folder / "manifest.json", sources)
+
+    def abandon(self) -> None:
+        self._table.close()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+class SnapshotStore:
+    """The published versions in one folder, the number of the current one, and the writers' lock."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._thread_lock = threading.Lock()
+
+    def version(self) -> int:
+        """The current version (0: nothing published yet). Cheap: a few bytes, read on every check."""
+        try:
+            return int((self.root / "CURRENT").read_text(encoding="ascii").strip() or 0)
+        except (FileNotFoundError, ValueError):
+            return 0
+
+    def _folder(self, version: int) -> Path:
+        return self.root / f"v{version:08d}"
+
+    def load(self, version: int | None = None) -> Snapshot | None:
+        """A published version (the current one by default); None when there is none."""
+        version = self.version() if version is None else version
+        if version == 0:
+            return None
+        folder = self._folder(version)
+        rows = orjson.loads((folder / "chunks.json").read_bytes())
+        chunks = [Chunk(*row) for row in rows]
+        return Snapshot(
+            version, chunks, StoredLexicon.load(folder / "lexical"), read_manifest(folder / "manifest.json")
+        )
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """Hold the writers' lock: one thread of one process changes the index at a time."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with self._thread_lock, (self.root / ".write.lock").open("a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def builder(self, previous: Snapshot | None) -> SnapshotBuilder:
+        """A builder for the next version, in a hidden folder until it is published."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        return SnapshotBuilder(self.root / f".building-{uuid.uuid4().hex[:12]}", previous)
+
+    def publish(self, builder: SnapshotBuilder, sources: list[SourceInfo]) -> int:
+        """Finish the builder and make it the current version (call while `writing`); returns its number."""
+        builder.finish(sources)
+        version = self.version() + 1
+        builder.folder.rename(self._folder(version))
+        tmp = self.root / f".CURRENT-{uuid.uuid4().hex[:8]}"
+        tmp.write_text(f"{version}\n", encoding="ascii")
+        os.replace(tmp, self.root / "CURRENT")
+        self._prune(version)
+        return version
+
+    def _prune(self, current: int) -> None:
+        for folder in self.root.glob("v*"):
+            if folder.name[1:].isdigit() and int(folder.name[1:]) <= current - KEEP_VERSIONS:
+                shutil.rmtree(folder, ignore_errors=True)
+        for stale in self.root.glob(".building-*"):  # left by a writer that died: builders run under the lock
+            shutil.rmtree(stale, ignore_errors=True)

@@ -1,0 +1,64 @@
+"""The bench's own logic: its question sets, the ask/encoding ratio, the targets table (fake embedder, no timing claims)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from advisor.bench.latency import latency_block
+from advisor.bench.load import new_documents
+from advisor.bench.questions import bench_questions
+from advisor.bench.summary import summarise_run
+from advisor.config import Settings
+from advisor.core import Advisor
+from advisor.embed.fake import HashEmbedder
+from advisor.ingest.load import load_file
+
+
+def test_questions_include_the_long_advice_questions() -> None:
+    sets = bench_questions()
+    assert len(sets["probes"]) == 50 and len(sets["advice"]) >= 20
+    mean = {name: sum(map(len, qs)) / len(qs) for name, qs in sets.items()}
+    assert mean["advice"] > 1.5 * mean["probes"]  # 76 against 46 characters
+
+
+def test_latency_block_holds_ask_against_the_encoders_on_the_same_questions(
+    isolated_home: Path, corpus_copy: Path
+) -> None:
+    advisor = Advisor(Settings(home=isolated_home, corpus_dir=corpus_copy), embedders=[HashEmbedder()])
+    advisor.ingest()
+    block = latency_block(advisor, {"probes": ["产业集群是什么？", "What is an industrial ecosystem?"]})[
+        "probes"
+    ]
+    assert block["questions"] == 2 and set(block["encoders_ms"]) == {"hash-64"}
+    encoding = block["encoders_ms"]["hash-64"]["p50"]
+    assert block["ratio_ask_to_encoding_p50"] == round(block["ask_without_read_ms"]["p50"] / encoding, 2)
+    assert block["index_versions"] == [1] and "read_ms" not in block  # no reader stage yet: no share shown
+
+
+def test_targets_say_which_were_met_and_skip_what_was_not_measured() -> None:
+    results = {
+        "scale": {
+            "bundled": {"advice": {"ratio_ask_to_encoding_p50": 1.5}},
+            "100000": {"lexical_index_load_s": 3.0},
+        },
+        "ingest": {"ratio": 0.95},
+        "load": {"errors": 0, "new_documents_found_after_ingest_s": {"a": 2.0, "b": None}},
+    }
+    rows = summarise_run(results)
+    assert rows["ask p50 / encoding p50, bundled, advice questions"]["met"] is True
+    assert rows["stored lexical index load, largest size (s)"]["met"] is False
+    assert rows["ingest / bare encoders"] == {"value": 0.95, "target": ">= 0.9", "met": True}
+    assert (
+        rows["load test: new documents found by both workers after the ingest (s)"]["met"] is False
+    )  # b never
+    assert "CLI cold start, bundled (s)" not in rows
+
+
+def test_load_documents_each_carry_a_word_to_ask_for(tmp_path: Path, corpus_copy: Path) -> None:
+    advisor = Advisor(Settings(home=tmp_path / "h", corpus_dir=corpus_copy), embedders=[HashEmbedder()])
+    advisor.ingest()
+    words = new_documents(advisor.index.chunks(), 3, tmp_path / "docs")
+    files = sorted((tmp_path / "docs").glob("*.md"))
+    assert len(set(words)) == 3 and len(files) == 3
+    doc = load_file(files[0], tmp_path / "docs")
+    assert doc.doc_id == "loadtest-0000" and words[0] in doc.body
