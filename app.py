@@ -10,8 +10,8 @@ from advisor.cli import offline_environment
 offline_environment()
 
 from advisor.config import Settings  # noqa: E402
-from advisor.web.app import create, launch  # noqa: E402
+from advisor.web.server import create, launch  # noqa: E402
 
 if __name__ == "__main__":
     settings = Settings()
-    launch(create(settings), settings, settings.host, settings.port)
+    launch(create(settings), settings.host, settings.port)

@@ -12,7 +12,9 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from .cli_access import kb_app, users_app
 from .cli_assess import assess_app
+from .cli_search import search
 
 if TYPE_CHECKING:
     from .config import Settings
@@ -51,10 +53,22 @@ def _settings(**overrides: Any) -> Settings:
     from .config import Settings
 
     try:
-        return Settings(**{k: v for k, v in overrides.items() if v is not None})
+        settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
     except ValidationError as exc:
         _fail(f"invalid settings: {exc}")
         raise  # unreachable
+    if settings.kb and not (settings.kb_dir / "kb.json").is_file():
+        _fail(f"no knowledge base named {settings.kb!r}: create it with `advisor kb create {settings.kb}`")
+    return settings
+
+
+KbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--kb",
+        help="The knowledge base to use (`advisor kb list`); default: the bundled corpus (ADVISOR_KB).",
+    ),
+]
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -132,6 +146,7 @@ def ingest(
             help="Extra .md, .txt, .pdf, .docx or .html files, or folders of them, to index (remembered for later runs)."
         ),
     ] = None,
+    kb: KbOption = None,
 ) -> None:
     """Build or update the index from corpus/ plus extra files. Unchanged text is never embedded again.
 
@@ -141,7 +156,7 @@ def ingest(
     from .ingest.convert import Limits
     from .ingest.load import LoadError, load_file
 
-    settings = _settings()
+    settings = _settings(kb=kb)
     named = [p for p in paths or [] if p.is_file()]
     for path in named:
         try:
@@ -170,9 +185,10 @@ def ingest(
 @app.command()
 def sources(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    kb: KbOption = None,
 ) -> None:
     """List the documents in the index: id, title, languages, number of chunks."""
-    advisor = _advisor(_settings())
+    advisor = _advisor(_settings(kb=kb))
     _ensure_index(advisor)
     rows = advisor.sources()
     if as_json:
@@ -239,13 +255,14 @@ def ask(
     top_k: Annotated[int | None, typer.Option("--top-k", min=1, max=20, help="Passages to retrieve.")] = None,
     backend: BackendOption = None,
     profile: ProfileOption = None,
+    kb: KbOption = None,
 ) -> None:
     """Answer a question with numbered citations, or say plainly that the corpus does not cover it."""
     from .answer.question import QuestionError
 
     _check_backend(backend)
     _check_profile(profile)
-    settings = _settings(top_k=top_k, llm_backend=backend)
+    settings = _settings(top_k=top_k, llm_backend=backend, kb=kb)
     if batch is None and question is None:
         _fail('give a question, or --batch FILE. Example: advisor ask "产业集聚和产业集群有什么区别？"')
     advisor = _advisor(settings)
@@ -335,7 +352,7 @@ def _render(answer: Answer, console: Any = None) -> None:
 
 
 @app.command()
-def chat(backend: BackendOption = None, profile: ProfileOption = None) -> None:
+def chat(backend: BackendOption = None, profile: ProfileOption = None, kb: KbOption = None) -> None:
     """A conversation in the terminal: ask, read the cited answer, ask a follow-up (empty line or Ctrl-D quits).
 
     Follow-ups ("那第二种呢？", "and for small firms?") are understood from the conversation; /new starts over.
@@ -346,7 +363,7 @@ def chat(backend: BackendOption = None, profile: ProfileOption = None) -> None:
 
     _check_backend(backend)
     _check_profile(profile)
-    advisor = _advisor(_settings(llm_backend=backend))
+    advisor = _advisor(_settings(llm_backend=backend, kb=kb))
     _ensure_index(advisor)
     advisor.warm_up()
     console = Console()
@@ -601,15 +618,23 @@ def serve(
         str | None, typer.Option(help="Address to bind (default 127.0.0.1; 0.0.0.0 for a team server).")
     ] = None,
     port: Annotated[int | None, typer.Option(min=1, max=65535, help="Port (default 7860).")] = None,
+    kb: KbOption = None,
 ) -> None:
-    """Start the web page: bilingual chat with openable sources, and documents you can add."""
-    settings = _settings(host=host, port=port)
-    from .web.app import create, launch
+    """Start the web page (chat with openable sources, documents, the inspector) and the API at /v1.
+
+    --kb chooses the knowledge base the page opens with; the others are a choice on the page.
+    """
+    settings = _settings(host=host, port=port, kb=kb)
+    from .web.server import create, launch
 
     advisor = _advisor(settings)
     _ensure_index(advisor)
-    typer.echo(f"advisor: starting the web page on http://{settings.host}:{settings.port}", err=True)
-    launch(create(settings, advisor), settings, settings.host, settings.port)
+    typer.echo(
+        f"advisor: starting the web page on http://{settings.host}:{settings.port} "
+        f"(OpenAI-compatible API at /v1)",
+        err=True,
+    )
+    launch(create(settings, advisor), settings.host, settings.port)
 
 
 @app.command()
@@ -648,7 +673,10 @@ def feedback(
     Console().print(table)
 
 
+app.command()(search)
 app.add_typer(assess_app, name="assess")
+app.add_typer(kb_app, name="kb")
+app.add_typer(users_app, name="users")
 
 
 def main() -> None:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Literal, get_args
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -21,6 +22,7 @@ PROMPTS_DIR = Path(__file__).resolve().parent / "prompts"  # package data: an in
 Backend = Literal["extractive", "openai", "ollama"]
 BACKENDS: tuple[str, ...] = get_args(Backend)
 LLM_BACKENDS: tuple[str, ...] = tuple(b for b in BACKENDS if b != "extractive")
+KB_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")  # a knowledge base's name is also its folder's
 
 
 def _default_home() -> Path:
@@ -108,11 +110,52 @@ class Settings(BaseSettings):
     web_queue_size: int = Field(
         default=64, ge=1, le=10000, description="Requests that may wait in the web queue."
     )
+    api_keys: SecretStr | None = Field(
+        default=None,
+        description="Comma-separated bearer keys for the OpenAI-compatible API (/v1); unset: no key is asked "
+        "for unless a login is configured. Never logged.",
+    )
+    users_file: Path | None = Field(
+        default=None,
+        description="A JSON file of users with scrypt-hashed passwords (`advisor users add`): the page asks "
+        "them to sign in. Unset, with no auth_header either: no login, as before.",
+    )
+    auth_header: str = Field(
+        default="",
+        description="A header carrying the signed-in user from a reverse proxy (e.g. X-Forwarded-User), "
+        "believed only from trusted_proxies.",
+    )
+    trusted_proxies: str = Field(
+        default="127.0.0.1,::1", description="Comma-separated peer addresses whose auth_header is believed."
+    )
+    admins: str = Field(default="", description="Comma-separated user names who may remove anyone's uploads.")
+    kb: str = Field(
+        default="",
+        description="The knowledge base to use (HOME/kb/<name>/); empty: the bundled corpus.",
+    )
 
-    @field_validator("home", "corpus_dir", "models_dir", "prompts_dir", "shared_dir", mode="after")
+    @field_validator(
+        "home", "corpus_dir", "models_dir", "prompts_dir", "shared_dir", "users_file", mode="after"
+    )
     @classmethod
     def _expand(cls, value: Path | None) -> Path | None:
         return value.expanduser().resolve() if value is not None else None
+
+    @field_validator("kb", mode="after")
+    @classmethod
+    def _kb_name(cls, value: str) -> str:
+        if value and not KB_NAME.match(value):
+            raise ValueError(f"a knowledge base name is 1–40 of a-z 0-9 _ -, not {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _kb_on_one_server(self) -> Settings:
+        """Knowledge bases on one Chroma server would share its collections: refused until names are apart."""
+        if self.kb and self.chroma_url:
+            raise ValueError(
+                "a knowledge base other than the default needs a local index (no ADVISOR_CHROMA_URL)"
+            )
+        return self
 
     @classmethod
     def settings_customise_sources(
@@ -139,13 +182,30 @@ class Settings(BaseSettings):
         return self.models_dir or self.home / "models"
 
     @property
+    def kb_dir(self) -> Path:
+        """Where this knowledge base keeps its index and uploads: HOME itself for the bundled corpus."""
+        return self.home / "kb" / self.kb if self.kb else self.home
+
+    @property
+    def kb_corpus_dir(self) -> Path:
+        """The documents of the chosen knowledge base: `corpus_dir`, or HOME/kb/<name>/corpus."""
+        return self.kb_dir / "corpus" if self.kb else self.corpus_dir
+
+    @property
     def index_dir(self) -> Path:
-        return self.home / "index"
+        return self.kb_dir / "index"
+
+    @property
+    def kb_shared_dir(self) -> Path | None:
+        """The chosen knowledge base's part of the shared folder (index versions, records, uploads), if any."""
+        if self.shared_dir is None or not self.kb:
+            return self.shared_dir
+        return self.shared_dir / "kb" / self.kb
 
     @property
     def uploads_dir(self) -> Path:
         """Uploaded documents: in the shared folder when there is one, so every worker and ingest finds them."""
-        return (self.shared_dir or self.home) / "uploads"
+        return (self.kb_shared_dir or self.kb_dir) / "uploads"
 
     @property
     def web_temp_dir(self) -> Path:
@@ -155,6 +215,15 @@ class Settings(BaseSettings):
     @property
     def feedback_path(self) -> Path:
         return self.home / "feedback.sqlite"
+
+    @property
+    def conversations_path(self) -> Path:
+        return self.home / "conversations.sqlite"
+
+    @property
+    def login_configured(self) -> bool:
+        """Whether the page asks who you are: a users file or a trusted proxy header."""
+        return self.users_file is not None or bool(self.auth_header)
 
     @property
     def judge_key(self) -> str | None:

@@ -18,10 +18,12 @@ from .answer.extractive import ExtractiveAnswerer
 from .answer.question import prepare_question
 from .answer.roles import Profile
 from .config import Settings
+from .core_tools import CoreTools
 from .embed import default_embedders
 from .embed.base import Embedder
 from .index.follow import Follower
 from .index.indexer import DocumentChange, Index, IngestReport, ProgressFactory
+from .ingest.uploads import locate_uploads
 from .read import build_reader
 from .read.gate import ReaderGate, open_gate
 from .retrieve.hybrid import HybridRetriever, Mode
@@ -53,7 +55,7 @@ if TYPE_CHECKING:
 Gate = Callable[[Question, Retrieval, Vocabulary], Verdict]
 
 
-class Advisor:
+class Advisor(CoreTools):
     """Index + retriever + answerer, loaded lazily and shared by the CLI, the web app and the evals."""
 
     def __init__(
@@ -70,10 +72,10 @@ class Advisor:
         self.index = Index(
             settings.index_dir,
             self.embedders,
-            settings.corpus_dir,
+            settings.kb_corpus_dir,
             settings.chroma_url,
             settings.uploads_dir,
-            settings.shared_dir,
+            settings.kb_shared_dir,
         )
         # Sentences are scored with the last encoder: the cross-lingual one when present, fast either way.
         self.extractive = ExtractiveAnswerer(self.embedders[-1])
@@ -116,8 +118,9 @@ class Advisor:
         """The retriever over the current version's stored chunk table and lexical index, with its number."""
         snapshot = self.index.snapshot()
         lexical = LexicalIndex.from_stored([c.chunk_id for c in snapshot.chunks], snapshot.lexicon)
+        chunks = locate_uploads(snapshot.chunks, self.settings.uploads_dir)  # an upload: its name and page
         retriever = HybridRetriever(
-            snapshot.chunks, self.index.vectors(), lexical, candidates=self.settings.candidates
+            chunks, self.index.vectors(), lexical, candidates=self.settings.candidates
         )
         return snapshot.version, retriever
 

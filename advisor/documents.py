@@ -28,15 +28,14 @@ from .ingest.convert import SUFFIXES, Limits, convert
 from .ingest.errors import ConvertError, LoadError
 from .ingest.load import parse_document, read_front_matter
 from .ingest.split import split_document
+from .ingest.uploads import HEAD_LIMIT, UPLOAD_ID, normalise_body, paged_body
 from .text import detect_lang
 
 if TYPE_CHECKING:
     from .core import Advisor
 
 ALLOWED_SUFFIXES = SUFFIXES
-UPLOAD_ID = re.compile(r"^upload-[0-9a-f]{12}$")
 _FRONT_MATTER = re.compile(r"\A\ufeff?---\r?\n.*?\r?\n---\r?\n", re.DOTALL)
-_BLANK_RUNS = re.compile(r"\n{3,}")
 
 
 class UploadError(LocalizedError):
@@ -64,6 +63,7 @@ class DocumentRow:
     date: str  # the document's own date (corpus), or the day it was uploaded
     size_bytes: int | None
     removable: bool
+    owner: str = ""  # who uploaded it, when a login is configured
 
 
 @dataclass(frozen=True)
@@ -85,12 +85,6 @@ def display_name(raw_name: str) -> str:
     name = PurePath(raw_name.replace("\\", "/")).name
     name = "".join(ch for ch in name if ch.isprintable()).strip()
     return name[:120] if name.strip(".") else "document"
-
-
-def _normalise(text: str) -> str:
-    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
-    lines = [line.rstrip() for line in text.split("\n")]
-    return _BLANK_RUNS.sub("\n\n", "\n".join(lines)).strip() + "\n"
 
 
 def _title(text: str, found: str, original: str) -> str:
@@ -168,7 +162,7 @@ class DocumentLibrary:
         for s in self.advisor.sources():
             upload = self._upload_path(s.doc_id)
             if upload is not None:
-                meta = read_front_matter(upload)
+                meta = read_front_matter(upload, HEAD_LIMIT)
                 name = str(meta.get("source_file") or s.source_file)
                 date = str(meta.get("added") or "")[:10]
                 size = meta.get("original_bytes")
@@ -182,6 +176,7 @@ class DocumentLibrary:
                         date,
                         int(size) if isinstance(size, int) else None,
                         True,
+                        str(meta.get("owner") or ""),
                     )
                 )
                 continue
@@ -203,7 +198,7 @@ class DocumentLibrary:
     def _corpus_file(self, rel_path: str) -> Path | None:
         """The corpus file behind a listed path such as 'corpus/x.md' (None for other sources)."""
         parts = PurePath(rel_path).parts
-        corpus = self.settings.corpus_dir
+        corpus = self.settings.kb_corpus_dir
         if len(parts) < 2 or parts[0] != corpus.name:
             return None
         path = corpus.joinpath(*parts[1:])
@@ -221,7 +216,7 @@ class DocumentLibrary:
         if not self.uploads_dir.is_dir():
             return None
         for path in self.uploads_dir.glob("upload-*.md"):
-            meta = read_front_matter(path)
+            meta = read_front_matter(path, HEAD_LIMIT)
             if meta.get("content_sha256") == digest:
                 return str(meta.get("title") or path.stem)
         return None
@@ -238,8 +233,17 @@ class DocumentLibrary:
                 return titles.get(holder.doc_id, holder.title)
         return None
 
-    def add(self, path: Path, original_name: str | None = None, report: Report | None = None) -> UploadResult:
-        """Convert, check, store and index one uploaded file; UploadError (index unchanged) if it fails."""
+    def add(
+        self,
+        path: Path,
+        original_name: str | None = None,
+        report: Report | None = None,
+        owner: str | None = None,
+    ) -> UploadResult:
+        """Convert, check, store and index one uploaded file; UploadError (index unchanged) if it fails.
+
+        `owner` is the signed-in uploader (kept in the stored file): only they or an admin remove it.
+        """
         name = display_name(original_name or path.name)
         tell = report or (lambda _: None)
         tell(Step("reading"))
@@ -252,7 +256,7 @@ class DocumentLibrary:
         text = converted.text
         if PurePath(name).suffix.lower() in (".md", ".txt"):
             text = _FRONT_MATTER.sub("", text, count=1)  # an upload never sets its own id or metadata
-        body = _normalise(text)
+        body, pages = paged_body(converted.pages) if converted.pages else (normalise_body(text), "")
         if len(body.strip()) < 2:
             raise UploadError("err_no_text", name=name)
         digest = hashlib.sha256(body.encode("utf-8")).hexdigest()
@@ -267,6 +271,8 @@ class DocumentLibrary:
             "added": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
             "original_bytes": path.stat().st_size,
             "content_sha256": digest,
+            **({"pages": pages} if pages else {}),
+            **({"owner": owner} if owner else {}),
         }
         text = to_markdown(doc_id, title, name, lang, body, **facts)
         try:
@@ -280,8 +286,22 @@ class DocumentLibrary:
             chunks = self._index_new(doc_id, text, name, passages, tell)
         return UploadResult(doc_id, title, name, lang, chunks)
 
-    def remove(self, doc_id: str, report: Report | None = None) -> str:
-        """Delete an uploaded document and its chunks; returns its title. Corpus documents are refused."""
+    def owner_of(self, doc_id: str) -> str | None:
+        """Who uploaded a document (None: nobody signed in, a corpus document, or an unknown id)."""
+        path = self._upload_path(doc_id)
+        owner = read_front_matter(path, HEAD_LIMIT).get("owner") if path is not None else None
+        return str(owner) if owner else None
+
+    def remove(
+        self,
+        doc_id: str,
+        report: Report | None = None,
+        allowed: Callable[[str | None], bool] = lambda owner: True,
+    ) -> str:
+        """Delete an uploaded document and its chunks; returns its title. Corpus documents are refused.
+
+        `allowed(owner)` says whether the person asking may remove an upload of that owner.
+        """
         tell = report or (lambda _: None)
         with self.queue.turn(lambda ahead: tell(Step("waiting", ahead=ahead))):
             path = self._upload_path(doc_id)
@@ -290,6 +310,10 @@ class DocumentLibrary:
                 if doc_id in known:
                     raise UploadError("err_corpus_remove", title=known[doc_id])
                 raise UploadError("err_unknown_doc", doc_id=repr(doc_id))
+            owner = self.owner_of(doc_id)
+            if not allowed(owner):
+                title = next((s.title for s in self.advisor.sources() if s.doc_id == doc_id), doc_id)
+                raise UploadError("err_not_owner", title=title, owner=owner or "—")
             try:
                 title = self.advisor.remove_document(doc_id).title
             except LookupError:

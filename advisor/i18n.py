@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+from .i18n_tools import TOOL_STRINGS
+
 UiLang = Literal["zh", "en"]
 LANG_CHOICES = [("中文", "zh"), ("English", "en")]
 
@@ -205,6 +207,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "zh": "反馈太频繁，请 {seconds} 秒后再试",
         "en": "too much feedback from this client; try again in {seconds} s",
     },
+    **TOOL_STRINGS,
 }
 
 EXAMPLES: dict[str, list[str]] = {

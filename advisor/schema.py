@@ -62,10 +62,13 @@ class Chunk:
     translated: bool = (
         False  # a translation made by this project; the original (its parallel) is authoritative
     )
+    shown_as: str = ""  # where a person finds it when file and lines say nothing (an upload: its name, page)
 
     @property
     def location(self) -> str:
-        """Where a reader finds the passage: file and line range."""
+        """Where a reader finds the passage: file and line range (an upload: its own name and page)."""
+        if self.shown_as:
+            return self.shown_as
         lines = (
             f"{self.line_start}" if self.line_start == self.line_end else f"{self.line_start}-{self.line_end}"
         )
@@ -209,6 +212,24 @@ class Reader(Protocol):
 
 
 @dataclass(frozen=True)
+class Channel:
+    """One ranked list behind a retrieval, as the inspector shows it: a dense encoder or BM25, one language."""
+
+    source: str  # an encoder's key, or "bm25"
+    lang: str  # the passages' language; "*" when one list spans every language (the dense-only baseline)
+    weight: float  # what the list counts for in the fusion
+    ranked: tuple[tuple[Chunk, float], ...]  # best first, each with its raw score (cosine or BM25)
+
+
+@dataclass(frozen=True)
+class Trace:
+    """Why passages ranked as they did: every channel's list and the fused ranking. Recorded only when asked."""
+
+    channels: tuple[Channel, ...]
+    fused: tuple[Passage, ...]
+
+
+@dataclass(frozen=True)
 class Retrieval:
     """Ranked passages plus the raw evidence signals the gate uses to decide whether to refuse."""
 
@@ -216,6 +237,7 @@ class Retrieval:
     best_cosine: dict[str, float] = field(default_factory=dict)  # per dense encoder, over all languages
     query_terms: tuple[str, ...] = ()  # question tokens the corpus knows
     readings: tuple[Reading, ...] = ()  # the reader's view of `passages`, same order (empty: no reader)
+    trace: Trace | None = None  # the per-channel lists, for the retrieval inspector only
 
 
 @dataclass(frozen=True)
@@ -229,6 +251,31 @@ class Verdict:
     coverage: float = 0.0
     answerability: float | None = None  # the reader's probability that the passages answer the question
     not_covered: tuple[str, ...] = ()  # parts of the question the passages do not answer (a partial answer)
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One reason behind a verdict, as an `i18n` key and its values, so it reads in either language."""
+
+    key: str
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Inspection:
+    """What the retrieval inspector shows for one question: what was searched, ranked, read and decided."""
+
+    question: Question
+    search: Question  # the standalone rewrite of a follow-up that was searched for (else the question)
+    retrieval: Retrieval  # with its trace and the reader's readings
+    verdict: Verdict
+    reasons: tuple[Reason, ...]
+
+    @property
+    def decision(self) -> Literal["answer", "partial", "refuse"]:
+        if not self.verdict.sufficient:
+            return "refuse"
+        return "partial" if self.verdict.not_covered else "answer"
 
 
 class Vocabulary(Protocol):

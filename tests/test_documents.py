@@ -231,3 +231,60 @@ def test_changes_queue_and_a_waiter_hears_its_place() -> None:
         pass
     thread.join()
     assert heard and heard[0] == 1
+
+
+def _three_page_pdf(path: Path) -> Path:
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.set_font("helvetica", size=5)  # long lines: each page stays a passage of its own
+    texts = [
+        "Harbor Lane annual report. The park grew its exports by a third this year, mostly in motors for "
+        "electric buses, and its five anchor makers hired two hundred new welding technicians between them.",
+        "",  # a blank page: numbering still counts it
+        "The shared servo motor laboratory opened in March and serves forty suppliers of the park, who "
+        "used to send every prototype abroad for testing and now wait two days instead of six weeks.",
+    ]
+    for text in texts:
+        pdf.add_page()
+        if text:
+            pdf.multi_cell(0, 8, text)
+    pdf.output(str(path))
+    return path
+
+
+def test_an_uploaded_pdf_is_located_by_its_own_name_and_page(
+    library: DocumentLibrary, tmp_path: Path
+) -> None:
+    result = library.add(_three_page_pdf(tmp_path / "upload.bin"), "Harbor report.pdf")
+    stored = (library.uploads_dir / f"{result.doc_id}.md").read_text(encoding="utf-8")
+    assert "pages: 1:0 3:" in stored  # page 2 is blank: no text starts there
+    chunks = [c for c in library.advisor.retriever().chunks.values() if c.doc_id == result.doc_id]
+    places = {c.location for c in chunks}
+    assert places and all(p.startswith("Harbor report.pdf, p") for p in places)
+    lab = next(c for c in chunks if "servo motor laboratory" in c.text)
+    assert lab.location == "Harbor report.pdf, p. 3"
+    assert next(c for c in chunks if "annual report" in c.text).location == "Harbor report.pdf, p. 1"
+
+
+def test_an_upload_belongs_to_its_uploader(library: DocumentLibrary, tmp_path: Path) -> None:
+    from advisor.auth import Access, UserRecord, hash_password, write_users
+
+    users = tmp_path / "users.json"
+    write_users(
+        users, {"alice": UserRecord(hash_password("a" * 8)), "root": UserRecord(hash_password("r" * 8), True)}
+    )
+    access = Access(Settings(users_file=users))
+    src = tmp_path / "notes.txt"
+    src.write_text(
+        "Dock notes\n\nDock Seven lends its cranes to the motor park's suppliers.\n", encoding="utf-8"
+    )
+    result = library.add(src, "notes.txt", owner="alice")
+    assert library.owner_of(result.doc_id) == "alice"
+    assert next(r for r in library.documents() if r.doc_id == result.doc_id).owner == "alice"
+    with pytest.raises(UploadError) as caught:
+        library.remove(result.doc_id, allowed=lambda owner: access.may_remove("bob", owner))
+    assert caught.value.key == "err_not_owner" and "alice" in caught.value.message("en")
+    assert library.title_of(result.doc_id) is not None  # still there
+    library.remove(result.doc_id, allowed=lambda owner: access.may_remove("root", owner))
+    assert library.title_of(result.doc_id) is None

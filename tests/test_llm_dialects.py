@@ -213,17 +213,17 @@ def page(indexed: Advisor) -> Iterator[Any]:
     """The real page on 127.0.0.1 over the shared index, and a gradio_client on it."""
     from gradio_client import Client
 
-    from advisor.web.app import create, launch
+    from advisor.web.server import create, launch
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = int(sock.getsockname()[1])
-    demo = create(indexed.settings, indexed)
-    launch(demo, indexed.settings, "127.0.0.1", port, block=False)
+    running = launch(create(indexed.settings, indexed), "127.0.0.1", port, block=False)
+    assert running is not None
     try:
-        yield Client(f"http://127.0.0.1:{port}/", verbose=False, download_files=False)
+        yield Client(running.url, verbose=False, download_files=False)
     finally:
-        demo.close()
+        running.close()
 
 
 @pytest.mark.parametrize("name", DIALECTS)

@@ -25,6 +25,8 @@ def sample_variables(name: str, lang: str) -> dict[str, object]:
         return condense_variables("那第二种呢？", [("产业集群有哪几种？", "有两种[1]。")])
     if name.startswith("judge_"):
         return judge_sample_variables(name)
+    if name == "suggest":
+        return {"question": "什么是产业集群？", "topics": ["形成机制", "功能效应"]}
     if name == "assess_summary":
         return {
             "title": "园区产业诊断报告",

@@ -88,11 +88,15 @@ def test_the_api_takes_an_answers_document_as_json(assessor: Assessor) -> None:
 
 
 def test_the_tab_is_part_of_the_page(corpus_advisor: Any, tmp_path: Path) -> None:
-    from advisor.documents import DocumentLibrary
+    from advisor.auth import Access
+    from advisor.conversations import ConversationStore
     from advisor.feedback import FeedbackStore
+    from advisor.knowledge import KnowledgeBases
     from advisor.web.app import build_app
 
-    demo = build_app(corpus_advisor, DocumentLibrary(corpus_advisor), FeedbackStore(tmp_path / "f.sqlite"))
+    stores = ConversationStore(tmp_path / "c.sqlite"), FeedbackStore(tmp_path / "f.sqlite")
+    bases = KnowledgeBases(corpus_advisor.settings, corpus_advisor)
+    demo = build_app(bases, *stores, Access(corpus_advisor.settings))
     config = demo.get_config_file()
     ids = {c.get("props", {}).get("elem_id") for c in config["components"]}
     assert {

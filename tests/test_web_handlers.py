@@ -10,9 +10,12 @@ import gradio as gr
 import pytest
 
 from advisor.answer.question import QuestionError
-from advisor.documents import DocumentLibrary, Step
+from advisor.auth import Access
+from advisor.conversations import ConversationStore
+from advisor.documents import Step
 from advisor.feedback import FeedbackStore, RateLimiter
 from advisor.i18n import t
+from advisor.knowledge import KnowledgeBases
 from advisor.web import chat, library_tab
 from advisor.web.app import build_app
 from advisor.web.updates import bind
@@ -26,7 +29,7 @@ def run(updates: Any) -> list[dict[str, Any]]:
 def test_an_answer_streams_without_a_placeholder_then_shows_clean_text_and_sources() -> None:
     core = FakeCore(pieces=3)
     core.enqueue(answer())
-    steps = run(chat.ask(core, "What do clusters share?", chat.Conversation(), "en"))
+    steps = run(chat.ask(core, None, "What do clusters share?", chat.Conversation(), "en"))
     # No "▍" placeholder reply (it carried 👍/👎 that did nothing): only the question, then the answer.
     assert steps[0]["chatbot"] == [{"role": "user", "content": "What do clusters share?"}]
     assert all(s["chatbot"][-1]["content"].endswith(" ▍") for s in steps[1:-1])
@@ -43,7 +46,7 @@ def test_a_question_the_core_refuses_leaves_no_bubble_and_no_rating_buttons() ->
     core.enqueue(QuestionError("请输入一个问题。/ Please enter a question."))
     steps: list[dict[str, Any]] = []
     with pytest.raises(gr.Error, match="Please enter a question"):
-        for step in chat.ask(core, "？？？", chat.Conversation(), "en"):
+        for step in chat.ask(core, None, "？？？", chat.Conversation(), "en"):
             steps.append(step)
     assert steps[-1]["chatbot"] == [] and steps[-1]["box"] == "？？？"
 
@@ -51,26 +54,33 @@ def test_a_question_the_core_refuses_leaves_no_bubble_and_no_rating_buttons() ->
 def test_new_chat_really_resets_and_the_next_question_has_no_history() -> None:
     core = FakeCore()
     core.enqueue(answer(), answer())
-    first = run(chat.ask(core, "What about Paris?", chat.Conversation(), "en"))[-1]["conversation"]
-    reset = chat.new_chat("en")
-    assert reset["chatbot"] == [] and reset["conversation"] == chat.Conversation()
+    first = run(chat.ask(core, None, "What about Paris?", chat.Conversation(), "en"))[-1]["conversation"]
+    reset = chat.new_chat(chat.Conversation(owner="browser:x"), "en")
+    assert reset["chatbot"] == [] and reset["conversation"] == chat.Conversation(owner="browser:x")
     assert reset["sources"] == chat.render.sources_html(None, "en")
-    run(chat.ask(core, "and its suppliers?", reset["conversation"], "en"))
+    run(chat.ask(core, None, "and its suppliers?", reset["conversation"], "en"))
     assert first.turns and core.calls[-1] == ("and its suppliers?", ())
 
 
 def test_an_example_after_a_turn_is_asked_afresh() -> None:
     core = FakeCore()
     core.enqueue(answer(), answer())
-    after = run(chat.ask(core, "Tell me about Paris", chat.Conversation(), "en"))[-1]["conversation"]
-    final = run(chat.ask_example(core, "What is an industrial ecosystem?", after, "en"))[-1]
+    after = run(chat.ask(core, None, "Tell me about Paris", chat.Conversation(), "en"))[-1]["conversation"]
+    final = run(chat.ask_example(core, None, "What is an industrial ecosystem?", after, "en"))[-1]
     assert core.calls[-1] == ("What is an industrial ecosystem?", ())
     assert len(final["conversation"].turns) == 2  # the turn is remembered for follow-ups that come after
 
 
+def page(core: FakeCore, tmp_path: Path) -> Any:
+    """The real page over a fake core, its stores in tmp_path."""
+    bases = KnowledgeBases(core.settings, core)  # type: ignore[arg-type]
+    stores = ConversationStore(tmp_path / "c.sqlite"), FeedbackStore(tmp_path / "f.sqlite")
+    return build_app(bases, *stores, Access(core.settings))
+
+
 def test_the_trash_icon_and_new_chat_run_the_same_full_reset(tmp_path: Path) -> None:
     core = FakeCore()
-    demo = build_app(core, DocumentLibrary(core), FeedbackStore(tmp_path / "f.sqlite"))  # type: ignore[arg-type]
+    demo = page(core, tmp_path)
     wired = {fn.api_name: fn for fn in demo.fns.values() if fn.api_name in ("clear", "new_chat")}
     assert [event for _, event in wired["clear"].targets] == ["clear"]  # the chatbot's own trash icon
     assert wired["clear"].fn.__wrapped__ is wired["new_chat"].fn.__wrapped__ is chat.new_chat
@@ -81,7 +91,7 @@ def test_the_trash_icon_and_new_chat_run_the_same_full_reset(tmp_path: Path) -> 
 def test_selecting_an_earlier_answer_shows_its_sources() -> None:
     core = FakeCore()
     core.enqueue(answer("First.[1]"))
-    conversation = run(chat.ask(core, "q1", chat.Conversation(), "en"))[-1]["conversation"]
+    conversation = run(chat.ask(core, None, "q1", chat.Conversation(), "en"))[-1]["conversation"]
     assert "Cluster basics" in chat.show_sources(conversation, "en", SimpleNamespace(index=1))["sources"]
     assert chat.show_sources(conversation, "en", SimpleNamespace(index=0)) == {}
 
@@ -95,7 +105,7 @@ def test_rating_is_stored_once_per_answer_and_limited_per_client(tmp_path: Path)
     store, limiter = FeedbackStore(tmp_path / "f.sqlite"), RateLimiter(per_minute=1)
     core = FakeCore()
     core.enqueue(answer())
-    conversation = run(chat.ask(core, "q", chat.Conversation(), "en"))[-1]["conversation"]
+    conversation = run(chat.ask(core, None, "q", chat.Conversation(), "en"))[-1]["conversation"]
     like = SimpleNamespace(index=1, liked=True)
     chat.rate(store, limiter, conversation, "en", like, _request())
     chat.rate(store, limiter, conversation, "en", SimpleNamespace(index=0, liked=True), _request("10.0.0.6"))
@@ -146,7 +156,10 @@ class _Library:
         self.error = error
         self.removed: list[str] = []
 
-    def add(self, path: Path, name: str, report: Any = None) -> Any:
+    def library(self, kb: str) -> _Library:
+        return self
+
+    def add(self, path: Path, name: str, report: Any = None, owner: str | None = None) -> Any:
         report(Step("indexing", 0, 40, 12.0))
         if self.error:
             raise self.error
@@ -158,7 +171,7 @@ class _Library:
     def title_of(self, doc_id: str) -> str | None:
         return "Notes" if doc_id == "upload-000000000001" else None
 
-    def remove(self, doc_id: str, report: Any = None) -> str:
+    def remove(self, doc_id: str, report: Any = None, allowed: Any = None) -> str:
         self.removed.append(doc_id)
         return "Notes"
 
@@ -172,7 +185,8 @@ def test_an_upload_error_is_in_the_interface_language_and_the_original_is_delete
     original.write_bytes(b"PK")
     shown: list[str] = []
     library = _Library(UploadError("err_docx_bomb", name="报告.docx", limit=200, ratio=100))
-    out = library_tab.upload(library, temp, [str(original)], "zh", lambda f, desc: shown.append(desc))  # type: ignore[arg-type]
+    bar = lambda f, desc: shown.append(desc)  # noqa: E731
+    out = library_tab.upload(library, temp, [str(original)], chat.Conversation(), "zh", None, bar)  # type: ignore[arg-type]
     assert "未能加入" in out["status"] and "报告.docx" in out["status"] and "200 MB" in out["status"]
     assert "Word file" not in out["status"] and ".upload-" not in out["status"]
     assert not original.exists() and not original.parent.exists() and temp.exists()
@@ -187,9 +201,12 @@ def test_progress_lines_give_an_estimate_and_a_queue_position() -> None:
 
 def test_remove_asks_for_confirmation_first() -> None:
     library = _Library()
-    asked = library_tab.ask_remove(library, "upload-000000000001", "en")  # type: ignore[arg-type]
+    conversation = chat.Conversation()
+    asked = library_tab.ask_remove(library, "upload-000000000001", conversation, "en")  # type: ignore[arg-type]
     assert asked["confirm_row"]["visible"] is True and "Notes" in asked["confirm_text"]
     assert library.removed == []
-    assert library_tab.ask_remove(library, None, "en")["status"] == t("en", "no_choice")  # type: ignore[arg-type]
-    done = library_tab.remove(library, "upload-000000000001", "en", lambda *a, **k: None)  # type: ignore[arg-type]
+    assert library_tab.ask_remove(library, None, conversation, "en")["status"] == t("en", "no_choice")  # type: ignore[arg-type]
+    done = library_tab.remove(
+        library, None, "upload-000000000001", conversation, "en", None, lambda *a, **k: None
+    )  # type: ignore[arg-type]
     assert library.removed == ["upload-000000000001"] and done["confirm_row"]["visible"] is False

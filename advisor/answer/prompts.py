@@ -25,7 +25,7 @@ DEFAULT_PROMPTS_DIR = PROMPTS_DIR
 LANGS: tuple[Lang, ...] = ("zh", "en")
 # Tag-like text that could close or open one of our blocks: <passage ...>, </question>, < / history >, ＜turn＞ …
 _DELIMITER = re.compile(
-    r"[<＜‹]\s*/?\s*(passages?|translation|question|history|turn|system|instructions?|answer|claims?|ideal|rubric)\b([^>＞›]*)[>＞›]?",
+    r"[<＜‹]\s*/?\s*(passages?|translation|question|history|turn|system|instructions?|answer|claims?|ideal|rubric|topics?)\b([^>＞›]*)[>＞›]?",
     re.IGNORECASE,
 )
 

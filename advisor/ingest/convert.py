@@ -61,6 +61,7 @@ class Converted:
 
     text: str
     title: str = ""
+    pages: tuple[str, ...] = ()  # a PDF's text page by page (`text` joins the pages that have any)
 
 
 def _mb(n: int) -> str:
@@ -257,8 +258,10 @@ def _pdf(path: Path, name: str, limits: Limits) -> Converted:
             pages = len(reader.pages)
             if pages > limits.pdf_pages:
                 raise ConvertError("err_pdf_pages", name=name, pages=pages, limit=limits.pdf_pages)
+            texts = []
             for page in reader.pages:
-                budget.add(page.extract_text() or "")
+                texts.append((page.extract_text() or "").strip())
+                budget.add(texts[-1])
             title = str(reader.metadata.get("/Title") or "") if reader.metadata else ""
         except ConvertError:
             raise
@@ -268,7 +271,7 @@ def _pdf(path: Path, name: str, limits: Limits) -> Converted:
         except Exception as exc:  # pypdf raises many kinds of error on hostile input; none may leak
             log.info("pdf %s unreadable: %r", name, exc)
             raise ConvertError("err_pdf_unreadable", name=name) from None
-    return Converted(budget.text(), title.strip())
+    return Converted(budget.text(), title.strip(), tuple(texts))
 
 
 # --- .html ---------------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from typing import Literal, Protocol
 import numpy as np
 
 from ..embed.base import Embedder
-from ..schema import Chunk, Lang, Passage, Retrieval
+from ..schema import Channel, Chunk, Lang, Passage, Retrieval, Trace
 from .lexical import LexicalIndex
 
 Mode = Literal["hybrid", "dense", "bm25"]
@@ -64,8 +64,13 @@ class HybridRetriever:
         k: int = 5,
         mode: Mode = "hybrid",
         exclude: frozenset[str] = frozenset(),
+        explain: int = 0,
     ) -> Retrieval:
-        """The k best passages for `question`, asked in `lang`; chunk ids in `exclude` are left out (evals)."""
+        """The k best passages for `question`, asked in `lang`; chunk ids in `exclude` are left out (evals).
+
+        `explain` > 0 also records that many entries of every ranked list and of the fused ranking (the
+        retrieval inspector); a question answered normally leaves it at 0 and records nothing.
+        """
         if not self.chunks:
             return Retrieval(())
         # lists[language][source] = chunk ids, best first
@@ -75,6 +80,7 @@ class HybridRetriever:
         cosines: dict[str, dict[str, float]] = {}  # encoder → chunk id → raw cosine, for the reader
         # (encoder, language) → mean and spread of the cosines below the best few: the question's background.
         background: dict[tuple[str, str], tuple[float, float]] = {}
+        raw: dict[tuple[str, str], list[tuple[str, float]]] = {}  # (language, source) → scored list
 
         dense_indexes = self.dense if mode != "bm25" else []
         if mode == "dense":
@@ -89,6 +95,8 @@ class HybridRetriever:
                 cosines.setdefault(name, {}).update(hits)
                 best_cosine[name] = max((s for _, s in hits), default=0.0)
                 lists.setdefault("*", {})[name] = [cid for cid, _ in hits]
+                if explain:
+                    raw[("*", name)] = hits[:explain]
                 continue
             for chunk_lang in self.languages:
                 hits = [
@@ -100,6 +108,8 @@ class HybridRetriever:
                     rest = np.array([value for _, value in hits[5:]])
                     background[(name, chunk_lang)] = (float(rest.mean()), float(rest.std()))
                 lists.setdefault(chunk_lang, {})[name] = [cid for cid, _ in hits]
+                if explain:
+                    raw[(chunk_lang, name)] = hits[:explain]
 
         terms = tuple(self.lexical.query_terms(question))
         if mode in ("hybrid", "bm25") and terms:
@@ -107,15 +117,19 @@ class HybridRetriever:
             scores = self.lexical.scores(question)
             order = np.argsort(-scores)
             for chunk_lang in self.languages:
-                ranked = [
-                    self.lexical.chunk_ids[i]
+                top = [
+                    i
                     for i in order[: self.candidates * 4]
                     if scores[i] > 0
                     and self.chunks[self.lexical.chunk_ids[i]].lang == chunk_lang
                     and self.lexical.chunk_ids[i] not in exclude
                 ][: self.candidates]
-                if ranked:
-                    lists.setdefault(chunk_lang, {})["bm25"] = ranked
+                if top:
+                    lists.setdefault(chunk_lang, {})["bm25"] = [self.lexical.chunk_ids[i] for i in top]
+                    if explain:
+                        raw[(chunk_lang, "bm25")] = [
+                            (self.lexical.chunk_ids[i], float(scores[i])) for i in top[:explain]
+                        ]
 
         contributions, per_source = self._fuse(lists, weights)
         for name, by_chunk in cosines.items():
@@ -137,7 +151,14 @@ class HybridRetriever:
                 if lifts:
                     per_source[chunk_id][f"z:{name}"] = round(max(lifts), 3)
         passages = self._to_passages(contributions, per_source, lang, k)
-        return Retrieval(tuple(passages), best_cosine, terms)
+        trace = None
+        if explain:
+            channels = tuple(
+                Channel(source, chunk_lang, weights[source], tuple((self.chunks[c], s) for c, s in hits))
+                for (chunk_lang, source), hits in raw.items()
+            )
+            trace = Trace(channels, tuple(self._to_passages(contributions, per_source, lang, explain)))
+        return Retrieval(tuple(passages), best_cosine, terms, trace=trace)
 
     def _fuse(
         self, lists: Mapping[str, Mapping[str, Sequence[str]]], weights: Mapping[str, float]

@@ -1,34 +1,32 @@
-"""The web page's wiring: layout (layout.py) + handlers (chat.py, library_tab.py), bound by updates.bind.
+"""The web page's wiring: layout (layout.py) + handlers (chat, library_tab, reader, history, inspector).
 
 Every event has an explicit api_name. Questions and document changes run under separate concurrency
 groups, so a long upload never holds up anyone's question; document changes queue in the library, which
-tells each waiting upload its place.
+tells each waiting upload its place. `server.py` serves the page beside the OpenAI-compatible API.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import gradio as gr
 
+from ..auth import Access
 from ..config import Settings
-from ..documents import DocumentLibrary
+from ..conversations import ConversationStore
 from ..feedback import FeedbackStore, RateLimiter
 from ..i18n import t
-from . import chat, library_tab, render
-from .layout import ExtraTab, build_layout, header_html, theme
+from ..knowledge import KnowledgeBases
+from . import chat, history, inspector, library_tab, reader, render
+from .layout import Components, ExtraTab, build_layout, header_html
 from .updates import Updates, bind, guard
 
-if TYPE_CHECKING:
-    from ..core import Advisor
-
 CSS_PATH = Path(__file__).with_name("style.css")
-
+CHAT_OUT = ["box", "chatbot", "conversation", "sources"]  # /ask returns (box, chatbot, sources)
+SUGGEST_OUT = [f"suggest_{i}" for i in range(chat.SUGGESTIONS)]
 
 RELABELLED = [
     "header",
@@ -37,9 +35,23 @@ RELABELLED = [
     "settings_line",
     "box",
     "send",
+    "stop",
     "new_chat",
     "examples_label",
+    "suggest_label",
     "sources",
+    "export_button",
+    "history",
+    "kb_choice",
+    "user_line",
+    "reader_prev",
+    "reader_next",
+    "reader_close",
+    "tab_inspect",
+    "inspect_hint",
+    "inspect_box",
+    "inspect_follow",
+    "inspect_button",
     "upload_hint",
     "files",
     "upload_button",
@@ -52,8 +64,23 @@ RELABELLED = [
 ]
 
 
+def user_line(request: gr.Request | None, lang: str, can_sign_out: bool) -> str:
+    """Who is signed in (empty without login), with a sign-out link when Gradio's own login is used."""
+    user = getattr(request, "username", None) if request is not None else None
+    if not user:
+        return ""
+    line = render.escape_markdown(t(lang, "signed_in", user=user))
+    return f"{line} · [{t(lang, 'logout')}](logout)" if can_sign_out else line
+
+
 def relabel_page(
-    library: DocumentLibrary, settings: Settings, conversation: chat.Conversation, lang: str
+    bases: KnowledgeBases,
+    settings: Settings,
+    access: Access,
+    store: ConversationStore,
+    conversation: chat.Conversation,
+    lang: str,
+    request: gr.Request,
 ) -> Updates:
     """The whole page in the new interface language; what was said in the conversation stays as it was."""
     return {
@@ -61,154 +88,234 @@ def relabel_page(
         "tab_chat": gr.update(label=t(lang, "tab_chat")),
         "tab_docs": gr.update(label=t(lang, "tab_docs")),
         "settings_line": render.settings_markdown(settings.llm_backend, settings.top_k, lang),
+        "kb_choice": gr.update(choices=bases.choices(lang), label=t(lang, "kb_label")),
+        "user_line": user_line(request, lang, access.mode == "password"),
         **chat.relabel(conversation, lang),
-        **library_tab.relabel(library, lang, settings.max_upload_mb, settings.upload_max_passages),
+        **history.choices(store, conversation, lang),
+        **history.relabel(lang),
+        **reader.relabel(lang),
+        **inspector.relabel(lang),
+        **library_tab.relabel(
+            bases, conversation, lang, settings.max_upload_mb, settings.upload_max_passages
+        ),
     }
 
 
+def on_load(
+    bases: KnowledgeBases,
+    store: ConversationStore,
+    access: Access,
+    conversation: chat.Conversation,
+    browser_id: str | None,
+    request: gr.Request,
+) -> Updates:
+    """First load: the browser's language, whose conversations these are, their list, who is signed in."""
+    lang = chat.detect_language(request)["lang"]
+    started = history.start(conversation, browser_id, request)
+    return {
+        "lang": lang,
+        **started,
+        **history.choices(store, started["conversation"], lang),
+        "user_line": user_line(request, lang, access.mode == "password"),
+        "kb_choice": gr.update(choices=bases.choices(lang)),
+    }
+
+
+def switch_kb(bases: KnowledgeBases, conversation: chat.Conversation, kb: str, lang: str) -> Updates:
+    """Another knowledge base: a new conversation in it, and its documents on the Documents tab."""
+    moved = chat.Conversation(owner=conversation.owner, kb=kb or "")
+    return {**chat.new_chat(moved, lang), **library_tab.view(bases, moved, lang)}
+
+
 def build_app(
-    advisor: Advisor,
-    library: DocumentLibrary,
+    bases: KnowledgeBases,
+    conversations: ConversationStore,
     feedback: FeedbackStore,
+    access: Access,
     extra_tabs: Sequence[ExtraTab] = (),
+    secret: str | None = None,
 ) -> gr.Blocks:
     """The page, its events and its API endpoints (/ask, /upload, /documents, /remove_document, /feedback)."""
-    settings = advisor.settings
-    limiter = RateLimiter(settings.feedback_per_minute)
-    temp_dir = settings.web_temp_dir
+    settings = bases.settings
     with gr.Blocks(
         title="advisor — 产业战略顾问 / Industrial Strategy Advisor", delete_cache=(600, 600)
     ) as demo:
-        c = build_layout(settings, "zh", (partial(diagnosis_tab, advisor), *extra_tabs))
-        chat_out = ["box", "chatbot", "conversation", "sources"]
-        ask_args: dict[str, Any] = {"concurrency_id": "chat", "concurrency_limit": settings.web_concurrency}
-
-        fn, outputs = bind(partial(chat.ask, advisor), chat_out, c)
-        c.box.submit(fn, [c.box, c.conversation, c.lang], outputs, api_name="ask", **ask_args)
-        c.send.click(
-            fn,
-            [c.box, c.conversation, c.lang],
-            outputs,
-            api_name="ask_button",
-            api_visibility="undocumented",
-            **ask_args,
-        )
-        fn, outputs = bind(partial(chat.ask_example, advisor), chat_out, c)
-        for number, button in enumerate(c.examples):
-            button.click(
-                fn,
-                [button, c.conversation, c.lang],
-                outputs,
-                api_name=f"ask_example_{number}",
-                api_visibility="private",
-                **ask_args,
-            )
-        fn, outputs = bind(chat.new_chat, chat_out, c)
-        c.new_chat.click(fn, c.lang, outputs, api_name="new_chat", api_visibility="private")
-        c.chatbot.clear(fn, c.lang, outputs, api_name="clear", api_visibility="private")  # the trash icon
-        fn, outputs = bind(chat.show_sources, ["sources"], c)
-        c.chatbot.select(
-            fn, [c.conversation, c.lang], outputs, api_name="show_sources", api_visibility="private"
-        )
-        fn, outputs = bind(partial(chat.rate, feedback, limiter), [], c)
-        c.chatbot.like(fn, [c.conversation, c.lang], None, api_name="rate", api_visibility="private")
-
-        def record_feedback(
-            question: str, answer: str, rating: str, citations: str = "[]", request: gr.Request | None = None
-        ) -> int:
-            """Record a thumbs up ('up') or down ('down') on an answer; returns the feedback id."""
-            return chat.feedback_api(feedback, limiter, question, answer, rating, citations, request)
-
-        def list_documents() -> list[dict[str, Any]]:
-            """Every document in the index: id, title, languages, passages, file, date, size, removable."""
-            return [dict(r.__dict__, languages=list(r.languages)) for r in library.documents()]
-
-        gr.api(guard(record_feedback), api_name="feedback")
-        gr.api(guard(list_documents), api_name="documents")
-
-        doc_args: dict[str, Any] = {"concurrency_id": "documents", "concurrency_limit": 4}
-        doc_out = ["status", "table", "remove_choice", "files", "confirm_row"]
-
-        fn, outputs = bind(partial(library_tab.upload, library, temp_dir), doc_out, c)
-        c.upload_button.click(fn, [c.files, c.lang], outputs, api_name="upload", **doc_args)
-        fn, outputs = bind(
-            partial(library_tab.ask_remove, library), ["status", "confirm_text", "confirm_row"], c
-        )
-        c.remove_button.click(
-            fn,
-            [c.remove_choice, c.lang],
-            outputs,
-            api_name="ask_remove",
-            api_visibility="private",
-            queue=False,
-        )
-        fn, outputs = bind(library_tab.cancel_remove, ["confirm_row"], c)
-        c.cancel_button.click(
-            fn, None, outputs, api_name="cancel_remove", api_visibility="private", queue=False
-        )
-        # The page removes only after "Yes"; an API client removes at once.
-        fn, outputs = bind(
-            partial(library_tab.remove, library), ["status", "table", "remove_choice", "confirm_row"], c
-        )
-        c.confirm_button.click(fn, [c.remove_choice, c.lang], outputs, api_name="remove_document", **doc_args)
-        fn, outputs = bind(partial(library_tab.view, library), ["table", "remove_choice"], c)
-        c.tab_docs.select(fn, c.lang, outputs, api_name="documents_view", api_visibility="private")
-
-        fn, outputs = bind(partial(relabel_page, library, settings), RELABELLED, c)
+        default = bases.core(settings.kb)
+        tabs: list[ExtraTab] = [partial(diagnosis_tab, default), *extra_tabs]
+        c = build_layout(settings, "zh", tabs, bases.choices("zh"), secret)
+        _wire_chat(c, bases, conversations, feedback, settings)
+        _wire_tools(c, bases, conversations, settings)
+        _wire_documents(c, bases, access, settings)
+        fn, outputs = bind(partial(relabel_page, bases, settings, access, conversations), RELABELLED, c)
         c.lang.change(fn, [c.conversation, c.lang], outputs, api_name="relabel", api_visibility="private")
-        fn, outputs = bind(chat.detect_language, ["lang"], c)
-        demo.load(fn, None, outputs, api_name="detect_language", api_visibility="private")
+        load_out = ["lang", "conversation", "browser_id", "history", "user_line", "kb_choice"]
+        fn, outputs = bind(partial(on_load, bases, conversations, access), load_out, c)
+        demo.load(fn, [c.conversation, c.browser_id], outputs, api_name="on_load", api_visibility="private")
     return demo
 
 
-def prepare_temp_dir(settings: Settings) -> Path:
-    """The folder Gradio receives uploads in: under HOME, owner-only, emptied of any earlier run's files."""
-    temp = settings.web_temp_dir
-    if temp.exists():
-        shutil.rmtree(temp)
-    temp.mkdir(parents=True)
-    os.chmod(temp, 0o700)
-    os.environ["GRADIO_TEMP_DIR"] = str(temp)  # read by Gradio when the Blocks and the server are built
-    return temp
+def _wire_chat(
+    c: Components,
+    bases: KnowledgeBases,
+    conversations: ConversationStore,
+    feedback: FeedbackStore,
+    settings: Settings,
+) -> None:
+    """Questions (box, button, examples, suggestions), regenerate, edit, stop, new chat, ratings."""
+    ask_args: dict[str, Any] = {"concurrency_id": "chat", "concurrency_limit": settings.web_concurrency}
+    private: dict[str, Any] = {"api_visibility": "private", **ask_args}
+    after_out = [*SUGGEST_OUT, "suggest_row", "history"]
+
+    def after(conversation: chat.Conversation, lang: str) -> Updates:
+        found = chat.suggestions(bases, conversation)
+        shown = any(u.get("visible") for u in found.values())
+        return {
+            **found,
+            "suggest_row": gr.update(visible=shown),
+            **history.choices(conversations, conversation, lang),
+        }
+
+    then, then_out = bind(after, after_out, c)
+    hide, hide_out = bind(lambda: {"suggest_row": gr.update(visible=False)}, ["suggest_row"], c)
+    events = []
+
+    def question_event(trigger: Any, handler: Any, inputs: list[Any], **names: Any) -> None:
+        fn, outputs = bind(partial(handler, bases, conversations), CHAT_OUT, c)
+        trigger(
+            hide, None, hide_out, queue=False, api_name=f"{names['api_name']}_hide", api_visibility="private"
+        )
+        event = trigger(fn, inputs, outputs, **names)
+        event.then(then, [c.conversation, c.lang], then_out, api_visibility="private")
+        events.append(event)
+
+    question_event(c.box.submit, chat.ask, [c.box, c.conversation, c.lang], api_name="ask", **ask_args)
+    question_event(c.send.click, chat.ask, [c.box, c.conversation, c.lang], api_name="ask_button", **private)
+    for number, button in enumerate(c.examples):
+        question_event(
+            button.click,
+            chat.ask_example,
+            [button, c.conversation, c.lang],
+            api_name=f"ask_example_{number}",
+            **private,
+        )
+    for number, name in enumerate(SUGGEST_OUT):
+        button = getattr(c, name)
+        question_event(
+            button.click,
+            chat.ask,
+            [button, c.conversation, c.lang],
+            api_name=f"suggested_{number}",
+            **private,
+        )
+    question_event(
+        c.chatbot.retry, chat.regenerate, [c.conversation, c.lang], api_name="regenerate", **private
+    )
+    question_event(c.chatbot.edit, chat.edit, [c.conversation, c.lang], api_name="edit", **private)
+
+    fn, outputs = bind(chat.stop, ["chatbot"], c)
+    c.stop.click(
+        fn, [c.conversation, c.lang], outputs, cancels=events, api_name="stop", api_visibility="private"
+    )
+    fn, outputs = bind(chat.new_chat, CHAT_OUT, c)
+    c.new_chat.click(fn, [c.conversation, c.lang], outputs, api_name="new_chat", api_visibility="private")
+    c.chatbot.clear(fn, [c.conversation, c.lang], outputs, api_name="clear", api_visibility="private")
+    fn, outputs = bind(chat.show_sources, ["sources"], c)
+    c.chatbot.select(fn, [c.conversation, c.lang], outputs, api_name="show_sources", api_visibility="private")
+    limiter = RateLimiter(settings.feedback_per_minute)
+    fn, outputs = bind(partial(chat.rate, feedback, limiter), [], c)
+    c.chatbot.like(fn, [c.conversation, c.lang], None, api_name="rate", api_visibility="private")
+
+    def record_feedback(
+        question: str, answer: str, rating: str, citations: str = "[]", request: gr.Request | None = None
+    ) -> int:
+        """Record a thumbs up ('up') or down ('down') on an answer; returns the feedback id."""
+        return chat.feedback_api(feedback, limiter, question, answer, rating, citations, request)
+
+    gr.api(guard(record_feedback), api_name="feedback")
 
 
-def diagnosis_tab(advisor: Advisor, lang: str, switch: gr.Radio) -> None:
+def _wire_tools(
+    c: Components, bases: KnowledgeBases, conversations: ConversationStore, settings: Settings
+) -> None:
+    """The citation reader, saved conversations and their export, the inspector, the knowledge base chooser."""
+    private: dict[str, Any] = {"api_visibility": "private"}
+    reader_out = ["reader", "reader_box", "sources", "reader_at", "reader_prev", "reader_next"]
+    fn, outputs = bind(partial(reader.open_citation, bases), reader_out, c)
+    c.cite_bridge.click(
+        fn, [c.conversation, c.lang, c.cite_bridge], outputs, api_name="open_citation", **private
+    )
+    for button, delta in ((c.reader_prev, -1), (c.reader_next, 1)):
+        fn, outputs = bind(partial(reader.step, bases, delta=delta), reader_out, c)
+        button.click(
+            fn, [c.conversation, c.lang, c.reader_at], outputs, api_name=f"reader_{delta:+d}", **private
+        )
+    fn, outputs = bind(reader.close, ["reader_box", "sources", "reader_at"], c)
+    c.reader_close.click(fn, None, outputs, api_name="reader_close", **private)
+    for number, other in enumerate((c.new_chat.click, c.history.input, c.kb_choice.input)):
+        other(fn, None, outputs, api_name=f"reader_reset_{number}", **private)  # another conversation
+
+    fn, outputs = bind(partial(history.reopen, conversations), [*CHAT_OUT[1:], "kb_choice"], c)
+    c.history.input(fn, [c.conversation, c.history, c.lang], outputs, api_name="reopen", **private)
+    export_out = [f"export_{fmt}" for fmt in history.EXPORT_FORMATS]
+    fn, outputs = bind(partial(history.export, settings.web_temp_dir), export_out, c)
+    c.export_button.click(fn, [c.conversation, c.lang], outputs, api_name="export", **private)
+
+    fn, outputs = bind(partial(inspector.inspect, bases), ["inspect_out"], c)
+    inspect_in = [c.inspect_box, c.inspect_follow, c.conversation, c.lang]
+    c.inspect_button.click(
+        fn,
+        inspect_in,
+        outputs,
+        api_name="inspect",
+        concurrency_id="chat",
+        concurrency_limit=settings.web_concurrency,
+    )
+    c.inspect_box.submit(fn, inspect_in, outputs, api_name="inspect_box", **private)
+
+    kb_out = [*CHAT_OUT, "table", "remove_choice"]
+    fn, outputs = bind(partial(switch_kb, bases), kb_out, c)
+    c.kb_choice.input(fn, [c.conversation, c.kb_choice, c.lang], outputs, api_name="switch_kb", **private)
+
+
+def _wire_documents(c: Components, bases: KnowledgeBases, access: Access, settings: Settings) -> None:
+    """Upload, list and remove documents of the chosen knowledge base."""
+    doc_args: dict[str, Any] = {"concurrency_id": "documents", "concurrency_limit": 4}
+    doc_out = ["status", "table", "remove_choice", "files", "confirm_row"]
+    fn, outputs = bind(partial(library_tab.upload, bases, settings.web_temp_dir), doc_out, c)
+    c.upload_button.click(fn, [c.files, c.conversation, c.lang], outputs, api_name="upload", **doc_args)
+    fn, outputs = bind(partial(library_tab.ask_remove, bases), ["status", "confirm_text", "confirm_row"], c)
+    c.remove_button.click(
+        fn,
+        [c.remove_choice, c.conversation, c.lang],
+        outputs,
+        api_name="ask_remove",
+        api_visibility="private",
+        queue=False,
+    )
+    fn, outputs = bind(library_tab.cancel_remove, ["confirm_row"], c)
+    c.cancel_button.click(fn, None, outputs, api_name="cancel_remove", api_visibility="private", queue=False)
+    # The page removes only after "Yes"; an API client removes at once.
+    fn, outputs = bind(
+        partial(library_tab.remove, bases, access), ["status", "table", "remove_choice", "confirm_row"], c
+    )
+    c.confirm_button.click(
+        fn, [c.remove_choice, c.conversation, c.lang], outputs, api_name="remove_document", **doc_args
+    )
+    fn, outputs = bind(partial(library_tab.view, bases), ["table", "remove_choice"], c)
+    c.tab_docs.select(
+        fn, [c.conversation, c.lang], outputs, api_name="documents_view", api_visibility="private"
+    )
+
+    def list_documents() -> list[dict[str, Any]]:
+        """Every document in the default index: id, title, languages, passages, file, date, size, removable."""
+        rows = bases.library(settings.kb).documents()
+        return [dict(r.__dict__, languages=list(r.languages)) for r in rows]
+
+    gr.api(guard(list_documents), api_name="documents")
+
+
+def diagnosis_tab(advisor: Any, lang: str, switch: gr.Radio) -> None:
     """The 诊断 / Diagnose tab, on every page."""
     from . import assess_tab
 
     assess_tab.build(advisor, switch, lang)
-
-
-def create(
-    settings: Settings, advisor: Advisor | None = None, extra_tabs: Sequence[ExtraTab] = ()
-) -> gr.Blocks:
-    """Build (if needed) the index, warm the models and return the queued Blocks, ready to launch."""
-    from ..core import Advisor
-
-    prepare_temp_dir(settings)
-    advisor = advisor or Advisor(settings)
-    advisor.ensure_index()
-    advisor.warm_up()
-    demo = build_app(advisor, DocumentLibrary(advisor), FeedbackStore(settings.feedback_path), extra_tabs)
-    demo.queue(max_size=settings.web_queue_size, default_concurrency_limit=settings.web_concurrency)
-    return demo
-
-
-def launch(demo: gr.Blocks, settings: Settings, host: str, port: int, *, block: bool = True) -> Any:
-    """Start the server (127.0.0.1 by default); analytics off is set by the caller's environment.
-
-    show_error stays off: only gr.Error messages, which the handlers write for people, reach a client.
-    """
-    return demo.launch(
-        server_name=host,
-        server_port=port,
-        theme=theme(),
-        css=CSS_PATH.read_text(encoding="utf-8"),
-        max_file_size=f"{settings.max_upload_mb}mb",
-        footer_links=["api"],
-        show_error=False,
-        ssr_mode=False,
-        mcp_server=False,
-        prevent_thread_lock=not block,
-        quiet=not block,
-    )

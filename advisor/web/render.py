@@ -11,9 +11,11 @@ import html
 import re
 from collections.abc import Sequence
 
+from ..conversations import Exchange
 from ..documents import DocumentRow
 from ..i18n import t
 from ..schema import Answer, Passage
+from ..text import detect_lang
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-!|~>])")
 _TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
@@ -64,6 +66,13 @@ def partial_text(text: str, thinking: bool = False, ui_lang: str = "en") -> str:
     mark = t(ui_lang, "thinking") if thinking else STREAMING.strip()
     body = chat_text(text)
     return f"{body} {mark}" if body else mark
+
+
+def stopped_text(exchange: Exchange) -> str:
+    """An answer stopped while it was written: the text it had, then a mark, in the question's language."""
+    mark = f"⏹ {t(detect_lang(exchange.question), 'stopped')}"
+    body = chat_text(exchange.partial.strip())
+    return f"{body}\n\n{mark}" if body else mark
 
 
 def _passage_html(passage: Passage, label: str, ui_lang: str, element_id: str) -> str:
@@ -150,7 +159,8 @@ def document_rows(rows: Sequence[DocumentRow], ui_lang: str) -> list[list[object
             r.source_file,
             r.date or "—",
             human_size(r.size_bytes),
-            t(ui_lang, "origin_upload" if r.removable else "origin_corpus"),
+            t(ui_lang, "origin_upload" if r.removable else "origin_corpus")
+            + (f" · {r.owner}" if r.owner else ""),
         ]
         for r in rows
     ]

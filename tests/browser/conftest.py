@@ -46,17 +46,79 @@ def live_server(real_advisor: Any, tmp_path_factory: pytest.TempPathFactory) -> 
     """The real page over a copy of the session's real index (so uploads here touch no other test)."""
     from advisor.config import Settings
     from advisor.core import Advisor
-    from advisor.web.app import create, launch
+    from advisor.web.server import create, launch
 
     home = tmp_path_factory.mktemp("web-home")
     shutil.copytree(real_advisor.settings.index_dir, home / "index")
     settings = Settings(home=home, models_dir=models_dir(), corpus_dir=CORPUS, host="127.0.0.1")
     advisor = Advisor(settings, embedders=real_advisor.embedders)
-    demo = create(settings, advisor)
-    port = _free_port()
-    launch(demo, settings, "127.0.0.1", port, block=False)
-    yield LiveServer(f"http://127.0.0.1:{port}/", settings, advisor)
-    demo.close()
+    running = launch(create(settings, advisor), "127.0.0.1", _free_port(), block=False)
+    assert running is not None
+    yield LiveServer(running.url, settings, advisor)
+    running.close()
+
+
+TEAM = {"alice": "alice-password", "bob": "bob-password", "root": "root-password"}  # root is the admin
+TEAM_KEY = "team-api-key"
+
+
+def slow_model(request: Any) -> Any:
+    """The team server's LLM: numbered answers written slowly (time to press Stop), plain suggestions."""
+    from tests.fakes.openai_server import Reply
+
+    if "<topics>" in request.prompt:
+        return Reply("What about anchor firms?\nHow do suppliers take part?")
+    if "Rewrite the follow-up question" in request.prompt:  # the condense prompt: it already stands alone
+        return Reply(request.prompt.split("<question>")[-1].split("</question>")[0].strip())
+    slow_model.count = getattr(slow_model, "count", 0) + 1  # type: ignore[attr-defined]
+    number = slow_model.count  # type: ignore[attr-defined]
+    text = f"Answer {number}: an industrial ecosystem is a network of firms that share what they make [1]."
+    return Reply(text, chunk_delay_s=0.12)
+
+
+@pytest.fixture(scope="session")
+def team_server(real_advisor: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """A server as a team runs it: sign-in from a users file, API keys, and an LLM (a slow fake) writing."""
+    from pydantic import SecretStr
+
+    from advisor.auth import UserRecord, hash_password, write_users
+    from advisor.config import Settings
+    from advisor.core import Advisor
+    from advisor.web.server import create, launch
+    from tests.fakes.openai_server import FakeLLMServer
+
+    home = tmp_path_factory.mktemp("team-home")
+    shutil.copytree(real_advisor.settings.index_dir, home / "index")
+    users = home / "users.json"
+    write_users(users, {name: UserRecord(hash_password(pw), name == "root") for name, pw in TEAM.items()})
+    with FakeLLMServer(responder=slow_model) as llm:
+        settings = Settings(
+            home=home,
+            models_dir=models_dir(),
+            corpus_dir=CORPUS,
+            users_file=users,
+            api_keys=SecretStr(TEAM_KEY),
+            llm_backend="openai",
+            llm_base_url=llm.openai_url,
+            llm_model="fake-model",
+        )
+        advisor = Advisor(settings, embedders=real_advisor.embedders)
+        running = launch(create(settings, advisor), "127.0.0.1", _free_port(), block=False)
+        assert running is not None
+        yield LiveServer(running.url, settings, advisor)
+        running.close()
+
+
+def sign_in(browser: Any, server: LiveServer, user: str, password: str | None = None) -> Any:
+    """A page of the team server, signed in on Gradio's own login form."""
+    context = browser.new_context(locale="en-US", viewport={"width": 1360, "height": 900})
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    page.goto(server.url)
+    page.get_by_label("username").fill(user)
+    page.get_by_label("password").fill(password or TEAM[user])
+    page.get_by_role("button", name="Login").click()
+    return page
 
 
 @pytest.fixture(scope="session")
