@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 from typing import Literal, get_args
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -148,15 +148,6 @@ class Settings(BaseSettings):
             raise ValueError(f"a knowledge base name is 1–40 of a-z 0-9 _ -, not {value!r}")
         return value
 
-    @model_validator(mode="after")
-    def _kb_on_one_server(self) -> Settings:
-        """Knowledge bases on one Chroma server would share its collections: refused until names are apart."""
-        if self.kb and self.chroma_url:
-            raise ValueError(
-                "a knowledge base other than the default needs a local index (no ADVISOR_CHROMA_URL)"
-            )
-        return self
-
     @classmethod
     def settings_customise_sources(
         cls,
@@ -224,6 +215,11 @@ class Settings(BaseSettings):
     def login_configured(self) -> bool:
         """Whether the page asks who you are: a users file or a trusted proxy header."""
         return self.users_file is not None or bool(self.auth_header)
+
+    @property
+    def collection_prefix(self) -> str:
+        """Chroma collection names of this knowledge base: apart on one server, 'chunks' for the default."""
+        return f"kb-{self.kb}" if self.kb else "chunks"
 
     @property
     def judge_key(self) -> str | None:

@@ -76,6 +76,7 @@ class Advisor(CoreTools):
             settings.chroma_url,
             settings.uploads_dir,
             settings.kb_shared_dir,
+            settings.collection_prefix,
         )
         # Sentences are scored with the last encoder: the cross-lingual one when present, fast either way.
         self.extractive = ExtractiveAnswerer(self.embedders[-1])

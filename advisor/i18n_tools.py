@@ -56,29 +56,17 @@ TOOL_STRINGS: dict[str, dict[str, str]] = {
         "zh": "阅读模型的最高概率 {p}（≥ {bar} 才回答）",
         "en": "the reader's best probability is {p} (it answers at ≥ {bar})",
     },
-    "why_cosine": {
-        "zh": "{encoder} 最高余弦相似度 {cos}（门槛 {bar}）",
-        "en": "best {encoder} cosine {cos} (the bar is {bar})",
-    },
-    "why_coverage": {
-        "zh": "问题中 {share} 的词在资料中出现过",
-        "en": "{share} of the question's words occur in the documents",
+    "why_no_reader": {
+        "zh": "未加载阅读模型（自定义编码器或 reader = none）：检索到的内容都会回答",
+        "en": "no reader loaded (custom encoders or reader = none): whatever is retrieved is answered",
     },
     "why_low_similarity": {
-        "zh": "没有足够接近问题的段落",
-        "en": "no passage is close enough to the question",
+        "zh": "没有检索到段落，或问题中没有一个词出现在资料里",
+        "en": "nothing was retrieved, or not one word of the question occurs in the documents",
     },
     "why_not_answered": {"zh": "没有段落能回答这个问题", "en": "no passage answers the question"},
-    "why_unknown_terms": {
-        "zh": "问的是资料中从未出现的名称或事实",
-        "en": "it asks about a name or fact the documents never mention",
-    },
     "why_names": {"zh": "资料中没有的名称：{terms}", "en": "names the documents never mention: {terms}"},
     "why_parts": {"zh": "资料未回答的部分：{parts}", "en": "parts the documents do not answer: {parts}"},
-    "why_fact": {
-        "zh": "问题在问一个具体事实（数字、时间或人名）",
-        "en": "the question asks for a fact (a figure, a date or a name)",
-    },
     # --- saved conversations -----------------------------------------------------------------------
     "history": {"zh": "历史对话", "en": "Conversations"},
     "history_choice": {"zh": "打开一个历史对话", "en": "Open a saved conversation"},

@@ -42,8 +42,6 @@ def for_kb(settings: Settings, name: str) -> Settings:
     """The settings of one knowledge base: same models and limits, its own corpus, index and uploads."""
     if name and not KB_NAME.match(name):
         raise KnowledgeBaseError(f"a knowledge base name is 1–40 of a-z 0-9 _ -, not {name!r}")
-    if name and settings.chroma_url:
-        raise KnowledgeBaseError("a knowledge base other than the default needs a local index")
     return settings.model_copy(update={"kb": name})
 
 

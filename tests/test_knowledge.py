@@ -62,8 +62,9 @@ def test_each_knowledge_base_has_its_own_corpus_index_and_uploads(isolated_home:
         for_kb(settings, "../etc")
     with pytest.raises(ValueError):
         Settings(kb="Bad Name")
-    with pytest.raises(ValueError, match="local index"):
-        Settings(kb="harbor", chroma_url="http://127.0.0.1:8000")
+    # On one Chroma server, each base has collections of its own.
+    shared = Settings(kb="harbor", chroma_url="http://127.0.0.1:8000")
+    assert shared.collection_prefix == "kb-harbor" and settings.collection_prefix == "chunks"
 
 
 def test_the_registry_lists_the_bundled_corpus_first(two_bases: KnowledgeBases) -> None:

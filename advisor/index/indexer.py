@@ -70,9 +70,12 @@ class Index:
         chroma_url: str = "",
         uploads_dir: Path | None = None,
         shared_dir: Path | None = None,
+        collection_prefix: str = "chunks",
     ) -> None:
-        """`shared_dir` holds what every worker must see (versions, ingest records); default `index_dir`."""
+        """`shared_dir` holds what every worker must see (versions, ingest records); default `index_dir`.
+        `collection_prefix` keeps knowledge bases apart on one Chroma server."""
         self.index_dir = index_dir
+        self.collection_prefix = collection_prefix
         self.chroma_url = chroma_url
         self.embedders = list(embedders)
         self.registry = SourceRegistry(index_dir, corpus_dir, uploads_dir)
@@ -90,7 +93,10 @@ class Index:
         with self._lock:
             if self._vectors is None:
                 self._client = open_client(self.index_dir, self.chroma_url)
-                self._vectors = [EncoderIndex(self._client, e, self._records_db) for e in self.embedders]
+                self._vectors = [
+                    EncoderIndex(self._client, e, self._records_db, prefix=self.collection_prefix)
+                    for e in self.embedders
+                ]
             return self._vectors
 
     def version(self) -> int:
