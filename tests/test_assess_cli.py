@@ -25,7 +25,7 @@ def invoke(corpus_advisor: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
         monkeypatch.setattr(corpus_advisor, "settings", settings)  # this test's ADVISOR_HOME, for saving
         return corpus_advisor
 
-    monkeypatch.setattr(cli, "_advisor", advisor_for)
+    monkeypatch.setattr(cli.shared, "open_advisor", advisor_for)
     runner = CliRunner()
     return lambda *args, stdin=None: runner.invoke(cli.app, ["assess", *args], input=stdin)
 

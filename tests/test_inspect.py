@@ -81,7 +81,7 @@ def test_the_inspector_can_read_a_question_as_a_follow_up_of_the_chat() -> None:
 def test_advisor_search_explain_json(corpus_advisor: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     from advisor import cli
 
-    monkeypatch.setattr(cli, "_advisor", lambda settings: corpus_advisor)
+    monkeypatch.setattr(cli.shared, "open_advisor", lambda settings: corpus_advisor)
     out = CliRunner().invoke(cli.app, ["search", "--explain", "--json", "--depth", "3", "什么是产业生态？"])
     assert out.exit_code == 0, out.output
     row = json.loads(out.stdout)

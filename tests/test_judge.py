@@ -103,12 +103,12 @@ def judged_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeLLMServer]:
 @pytest.fixture
 def eval_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[CliRunner, list[str], Path]:
     """`advisor eval` in-process on a hash-embedded index whose evidence check always answers."""
-    import advisor.cli
+    import advisor.cli.shared
 
     shared = Advisor(Settings(home=tmp_path / "home"), embedders=[HashEmbedder()])
     shared.ingest()
     shared.gate = lambda *a, **k: Verdict(True)
-    monkeypatch.setattr(advisor.cli, "_advisor", lambda settings: shared)
+    monkeypatch.setattr(advisor.cli.shared, "open_advisor", lambda settings: shared)
     dataset, out = tmp_path / "tiny.jsonl", tmp_path / "out"
     dataset.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in TINY), encoding="utf-8")
     return CliRunner(), ["eval", "--dataset", str(dataset), "--out", str(out), "--no-baselines"], out

@@ -119,7 +119,7 @@ def test_advisor_ask_and_ingest_take_kb(
     from advisor import cli
 
     monkeypatch.setenv("ADVISOR_CORPUS_DIR", str(two_bases.settings.corpus_dir))
-    monkeypatch.setattr(cli, "_advisor", hash_advisor)
+    monkeypatch.setattr(cli.shared, "open_advisor", hash_advisor)
     runner = CliRunner()
     extra = tmp_path / "quay.md"
     extra.write_text(

@@ -168,14 +168,14 @@ def test_a_rewrite_from_a_thinking_model_keeps_only_the_question(
 @pytest.fixture
 def cli(indexed: Advisor, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
     """`advisor` in-process on the shared index; the command's own settings choose the backend."""
-    import advisor.cli
+    import advisor.cli.shared
 
     def shared(settings: Settings) -> Advisor:
         indexed.settings = indexed.settings.model_copy(update={"llm_backend": settings.llm_backend})
         indexed._llm.clear()
         return indexed
 
-    monkeypatch.setattr(advisor.cli, "_advisor", shared)
+    monkeypatch.setattr(advisor.cli.shared, "open_advisor", shared)
     return CliRunner()
 
 

@@ -139,7 +139,8 @@ def passage_rows(
         )
         missing = sorted((w for t, w in query.items() if t not in text.tokens), reverse=True)
         windows = [
-            frozenset().union(*text.sentence_tokens[max(i - 1, 0) : i + 2]) for i in range(len(text.sentences))
+            frozenset().union(*text.sentence_tokens[max(i - 1, 0) : i + 2])
+            for i in range(len(text.sentences))
         ]
         numbers_here = _numbers(passage.chunk.text + " " + (passage.parallel_text or ""))
         rows.append(

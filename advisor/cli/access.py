@@ -1,4 +1,4 @@
-"""`advisor kb` (knowledge bases) and `advisor users` (who may sign in to the page), registered in `advisor.cli`.
+"""`advisor kb` (knowledge bases) and `advisor users` (who may sign in to the page), registered in `advisor/cli/__init__.py`.
 
 Thin layers over `advisor.knowledge` and `advisor.auth`. A password is read from the terminal (or stdin
 with --password-stdin), hashed at once and never printed.
@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
+
+from . import shared
 
 kb_app = typer.Typer(
     help="Knowledge bases: each its own folder of documents and its own index (HOME/kb/<name>/).",
@@ -24,19 +26,12 @@ users_app = typer.Typer(
 )
 
 
-def _cli() -> Any:
-    """The main CLI module, for its shared helpers (imported late: it imports this module)."""
-    from . import cli
-
-    return cli
-
-
 @kb_app.command("list")
 def kb_list() -> None:
     """Every knowledge base: the bundled corpus first, then those made with `advisor kb create`."""
-    from .knowledge import list_kbs
+    from ..knowledge import list_kbs
 
-    for kb in list_kbs(_cli()._settings(kb="")):
+    for kb in list_kbs(shared.settings(kb="")):
         name = kb.name or "(default)"
         typer.echo(f"{name}\t{kb.title or 'the bundled corpus'}\t{kb.corpus_dir}")
 
@@ -49,12 +44,12 @@ def kb_create(
     title: Annotated[str, typer.Option(help="The title the page shows.")] = "",
 ) -> None:
     """Make a knowledge base; then put documents in its corpus folder, or `advisor ingest --kb NAME PATH`."""
-    from .knowledge import KnowledgeBaseError, create_kb
+    from ..knowledge import KnowledgeBaseError, create_kb
 
     try:
-        kb = create_kb(_cli()._settings(kb=""), name, title)
+        kb = create_kb(shared.settings(kb=""), name, title)
     except KnowledgeBaseError as exc:
-        _cli()._fail(str(exc))
+        shared.fail(str(exc))
         return
     typer.echo(
         f"knowledge base {kb.name!r}: put its documents in {kb.corpus_dir}, then `advisor ingest --kb {kb.name}`"
@@ -62,7 +57,7 @@ def kb_create(
 
 
 def _users_file(file: Path | None) -> Path:
-    settings = _cli()._settings(kb="")
+    settings = shared.settings(kb="")
     return (file or settings.users_file or settings.home / "users.json").expanduser().resolve()
 
 
@@ -82,26 +77,26 @@ def users_add(
     file: FileOption = None,
 ) -> None:
     """Add a user (or set a new password); the page asks for sign-in once ADVISOR_USERS_FILE names the file."""
-    from .auth import AuthError, UserRecord, check_name, hash_password, read_users, write_users
+    from ..auth import AuthError, UserRecord, check_name, hash_password, read_users, write_users
 
     path = _users_file(file)
     try:
         check_name(name)
         users = read_users(path)
     except AuthError as exc:
-        _cli()._fail(str(exc))
+        shared.fail(str(exc))
         return
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     else:
         password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
     if len(password) < 8:
-        _cli()._fail("a password needs at least 8 characters")
+        shared.fail("a password needs at least 8 characters")
     users[name] = UserRecord(hash_password(password), admin)
     write_users(path, users)
     typer.echo(
         f"{name} saved in {path}"
-        + ("" if _cli()._settings(kb="").users_file else f" (set ADVISOR_USERS_FILE={path})")
+        + ("" if shared.settings(kb="").users_file else f" (set ADVISOR_USERS_FILE={path})")
     )
 
 
@@ -110,16 +105,16 @@ def users_remove(
     name: Annotated[str, typer.Argument(help="The user to remove.")], file: FileOption = None
 ) -> None:
     """Remove a user from the users file."""
-    from .auth import AuthError, read_users, write_users
+    from ..auth import AuthError, read_users, write_users
 
     path = _users_file(file)
     try:
         users = read_users(path)
     except AuthError as exc:
-        _cli()._fail(str(exc))
+        shared.fail(str(exc))
         return
     if users.pop(name, None) is None:
-        _cli()._fail(f"no user {name!r} in {path}")
+        shared.fail(f"no user {name!r} in {path}")
     write_users(path, users)
     typer.echo(f"{name} removed from {path}")
 
@@ -127,13 +122,13 @@ def users_remove(
 @users_app.command("list")
 def users_list(file: FileOption = None) -> None:
     """The users who may sign in (names and admin flags; never a hash)."""
-    from .auth import AuthError, read_users
+    from ..auth import AuthError, read_users
 
     path = _users_file(file)
     try:
         users = read_users(path)
     except AuthError as exc:
-        _cli()._fail(str(exc))
+        shared.fail(str(exc))
         return
     for name, user in sorted(users.items()):
         typer.echo(f"{name}\t{'admin' if user.admin else ''}")

@@ -1,6 +1,6 @@
 """`advisor assess`: the diagnosis in the terminal (interactive or from an answers file), and saved assessments.
 
-A thin layer over `advisor.assess.service.Assessor`, registered on the main command in `advisor.cli`.
+A thin layer over `advisor.assess.service.Assessor`, registered on the main command in `advisor/cli/__init__.py`.
 """
 
 from __future__ import annotations
@@ -14,12 +14,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from . import shared
+
 if TYPE_CHECKING:
-    from .assess.answers import Value
-    from .assess.framework import Criterion, Framework
-    from .assess.report import Assessment
-    from .assess.service import Assessor
-    from .schema import Lang
+    from ..assess.answers import Value
+    from ..assess.framework import Criterion, Framework
+    from ..assess.report import Assessment
+    from ..assess.service import Assessor
+    from ..schema import Lang
 
 assess_app = typer.Typer(
     help=(
@@ -37,26 +39,18 @@ LangOption = Annotated[
 ]
 
 
-def _cli() -> Any:
-    """The main CLI module, for its shared helpers (imported late: it imports this module)."""
-    from . import cli
-
-    return cli
-
-
 def _assessor(backend: str | None = None) -> Assessor:
-    from .assess.service import Assessor
+    from ..assess.service import Assessor
 
-    cli = _cli()
-    cli._check_backend(backend)
-    advisor = cli._advisor(cli._settings(llm_backend=backend))
-    cli._ensure_index(advisor)
+    shared.check_backend(backend)
+    advisor = shared.open_advisor(shared.settings(llm_backend=backend))
+    shared.ensure_index(advisor)
     return Assessor(advisor)
 
 
 def _lang(value: str | None) -> Lang | None:
     if value not in (None, "zh", "en"):
-        _cli()._fail(f"--lang must be zh or en, not {value!r}")
+        shared.fail(f"--lang must be zh or en, not {value!r}")
     return value  # type: ignore[return-value]
 
 
@@ -89,11 +83,11 @@ def assess(
     """Diagnose from an answers file, or interactively when no file is given."""
     if ctx.invoked_subcommand is not None:
         return
-    from .assess.answers import AnswersError
-    from .assess.framework import FrameworkError
-    from .assess.report import CitationError
+    from ..assess.answers import AnswersError
+    from ..assess.framework import FrameworkError
+    from ..assess.report import CitationError
 
-    fail = _cli()._fail
+    fail = shared.fail
     chosen = _lang(lang)
     if date is not None:
         try:
@@ -130,7 +124,7 @@ def _finish(
         for path in assessor.write(files, out):
             typer.echo(f"wrote {path}", err=True)
     if save:
-        from .assess.store import now
+        from ..assess.store import now
 
         record = assessor.save(result, save, now())
         typer.echo(f"saved as {record.id} ({assessor.store.directory})", err=True)
@@ -165,8 +159,8 @@ def _pick_kind(frameworks: dict[str, Framework], ask: Callable[[str], str]) -> s
 
 def parse_reply(criterion: Criterion, reply: str) -> Value | None:
     """A typed answer in the terminal: y/p/n (or 是/部分/否), a number, an option number; '' skips."""
-    from .assess.answers import check_value
-    from .assess.framework import ChoiceAnswer, NumberAnswer
+    from ..assess.answers import check_value
+    from ..assess.framework import ChoiceAnswer, NumberAnswer
 
     text = reply.strip()
     if not text:
@@ -193,9 +187,9 @@ def _interview(
     assessor: Assessor, kind: str | None, lang: Lang | None, name: str = "", ask: Callable[[str], str] = input
 ) -> Any:
     """Ask every question of the chosen framework in the terminal; Enter skips one."""
-    from .assess.answers import AnswersError, AnswerSheet
-    from .assess.framework import ChoiceAnswer, NumberAnswer
-    from .assess.strings import answer_text
+    from ..assess.answers import AnswersError, AnswerSheet
+    from ..assess.framework import ChoiceAnswer, NumberAnswer
+    from ..assess.strings import answer_text
 
     frameworks = assessor.frameworks
     if kind is not None and kind not in frameworks:
@@ -251,10 +245,9 @@ def list_saved(as_json: Annotated[bool, typer.Option("--json", help="Print JSON 
     """List saved assessments, newest first."""
     from dataclasses import asdict
 
-    from .assess.store import AssessmentStore
+    from ..assess.store import AssessmentStore
 
-    cli = _cli()
-    store = AssessmentStore(cli._settings().assessments_dir)
+    store = AssessmentStore(shared.settings().assessments_dir)
     records = store.list()
     if as_json:
         for record in records:
@@ -282,13 +275,13 @@ def show(
     lang: LangOption = None,
 ) -> None:
     """Reopen a saved assessment: score its answers again and show (or write) the report."""
-    from .assess.store import StoreError
+    from ..assess.store import StoreError
 
     assessor = _assessor()
     try:
         result = assessor.reopen(ref, _lang(lang))
     except StoreError as exc:
-        _cli()._fail(str(exc))
+        shared.fail(str(exc))
         return
     _finish(assessor, result, assessor.report_files(result) if out is not None else {}, out, as_json, None)
 
@@ -301,13 +294,13 @@ def compare(
     lang: LangOption = None,
 ) -> None:
     """Compare two saved assessments of the same kind, dimension by dimension."""
-    from .assess.store import StoreError
+    from ..assess.store import StoreError
 
     assessor = _assessor()
     try:
         comparison = assessor.compare(a, b, _lang(lang))
     except (StoreError, ValueError) as exc:
-        _cli()._fail(str(exc))
+        shared.fail(str(exc))
         return
     if as_json:
         typer.echo(json.dumps(comparison.to_dict(), ensure_ascii=False, indent=1))

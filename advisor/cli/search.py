@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 if TYPE_CHECKING:
-    from .schema import Chunk, Inspection, Passage
+    from ..schema import Chunk, Inspection, Passage
 
 
 def _excerpt(text: str, size: int = 90) -> str:
@@ -36,7 +36,7 @@ def _passage_row(passage: Passage) -> dict[str, Any]:
 
 def inspection_dict(inspection: Inspection) -> dict[str, Any]:
     """The inspection as JSON: what was searched, the verdict and its reasons, and every ranked list."""
-    from .i18n import t
+    from ..i18n import t
 
     retrieval = inspection.retrieval
     lang = inspection.question.lang
@@ -82,7 +82,7 @@ def print_inspection(inspection: Inspection, explain: bool) -> None:
     from rich.console import Console
     from rich.markup import escape
 
-    from .i18n import t
+    from ..i18n import t
 
     console = Console()
     lang = inspection.question.lang
@@ -132,16 +132,16 @@ def search(
     kb: Annotated[str | None, typer.Option("--kb", help="The knowledge base to search.")] = None,
 ) -> None:
     """The passages a question retrieves, best first; --explain shows why (what a curator checks)."""
-    from . import cli
-    from .answer.question import QuestionError
+    from ..answer.question import QuestionError
+    from . import shared
 
-    advisor = cli._advisor(cli._settings(kb=kb))
-    cli._ensure_index(advisor)
+    advisor = shared.open_advisor(shared.settings(kb=kb))
+    shared.ensure_index(advisor)
     history = [(earlier, "") for earlier in after or []]
     try:
         inspection = advisor.explain(question, history=history, depth=depth if explain else 0)
     except QuestionError as exc:
-        cli._fail(str(exc))
+        shared.fail(str(exc))
         return
     if as_json:
         typer.echo(json.dumps(inspection_dict(inspection), ensure_ascii=False, indent=1))
