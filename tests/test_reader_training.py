@@ -50,7 +50,9 @@ def test_feature_reader_recipe_builds_rows_from_the_pipeline_and_fits_weights(tm
         str(weights),
     )
     data = json.loads(weights.read_text(encoding="utf-8"))
-    assert set(data["passage"]) == {"zh", "en", "cross"} and data["meta"]["licence"].startswith("Derived from")
+    assert set(data["passage"]) == {"zh", "en", "cross"} and data["meta"]["licence"].startswith(
+        "Derived from"
+    )
     assert data["meta"]["held_out"]["golden/zh"]["auc"] > 0.6  # it learned something, on its own rows
 
     from advisor.read.linear import LinearWeights

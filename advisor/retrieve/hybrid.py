@@ -146,7 +146,9 @@ class HybridRetriever:
                     (by_chunk[cid] - background[(name, self.chunks[cid].lang)][0])
                     / max(background[(name, self.chunks[cid].lang)][1], 0.01)
                     for cid in (chunk_id, partner)
-                    if cid in by_chunk and (name, self.chunks[cid].lang) in background
+                    if cid in by_chunk
+                    and cid in self.chunks  # another worker's upload this one has not loaded yet
+                    and (name, self.chunks[cid].lang) in background
                 ]
                 if lifts:
                     per_source[chunk_id][f"z:{name}"] = round(max(lifts), 3)
