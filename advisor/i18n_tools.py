@@ -65,6 +65,10 @@ TOOL_STRINGS: dict[str, dict[str, str]] = {
         "en": "nothing was retrieved, or not one word of the question occurs in the documents",
     },
     "why_not_answered": {"zh": "没有段落能回答这个问题", "en": "no passage answers the question"},
+    "why_unknown_words": {
+        "zh": "资料用问题的语言写成，却没有一个问题中的词（数字除外）",
+        "en": "the documents are in the question's language but hold not one of its words (figures aside)",
+    },
     "why_names": {"zh": "资料中没有的名称：{terms}", "en": "names the documents never mention: {terms}"},
     "why_parts": {"zh": "资料未回答的部分：{parts}", "en": "parts the documents do not answer: {parts}"},
     # --- saved conversations -----------------------------------------------------------------------
@@ -90,5 +94,11 @@ TOOL_STRINGS: dict[str, dict[str, str]] = {
     },
     # --- knowledge bases ---------------------------------------------------------------------------
     "kb_label": {"zh": "知识库", "en": "Knowledge base"},
+    "profile_label": {"zh": "我是", "en": "I am"},
+    "profile_none": {"zh": "（按问题判断）", "en": "(as the question implies)"},
+    "profile_sme": {"zh": "中小企业主", "en": "an SME owner"},
+    "profile_park": {"zh": "园区运营方", "en": "a park operator"},
+    "profile_official": {"zh": "县市政府官员", "en": "a county or city official"},
+    "profile_consultant": {"zh": "咨询顾问", "en": "a consultant"},
     "kb_default": {"zh": "默认资料库", "en": "the bundled corpus"},
 }

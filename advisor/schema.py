@@ -245,7 +245,8 @@ class Verdict:
     """The gate's decision: answer or refuse, why, and the signals behind it."""
 
     sufficient: bool
-    reason: str = ""  # why it refuses: "not_answered" (the reader), "low_similarity" (nothing to read)
+    reason: str = ""  # why it refuses: "not_answered" (the reader), "low_similarity" (nothing to read),
+    # "unknown_words" (not one of the question's words is in the corpus)
     unknown_terms: tuple[str, ...] = ()  # names the corpus never mentions (worth a notice)
     answerability: float | None = None  # the reader's probability that the passages answer the question
     not_covered: tuple[str, ...] = ()  # parts of the question the passages do not answer (a partial answer)

@@ -90,16 +90,26 @@ def _readings(reader: ScriptedReader, question: str) -> Retrieval:
 
 
 def test_the_reader_gate_decides_from_the_reader_probability() -> None:
-    reader = ScriptedReader({"产业集群是什么？": 0.8, "合肥高新区的税率是多少？": 0.2})
+    reader = ScriptedReader({"产业集群是什么？": 0.8, "产业集群的税率是多少？": 0.2})
     gate = ReaderGate(reader)  # type: ignore[arg-type]
     yes = gate(prepare_question("产业集群是什么？", 100), _readings(reader, "产业集群是什么？"), _lexical())
     no = gate(
-        prepare_question("合肥高新区的税率是多少？", 100),
-        _readings(reader, "合肥高新区的税率是多少？"),
+        prepare_question("产业集群的税率是多少？", 100),
+        _readings(reader, "产业集群的税率是多少？"),
         _lexical(),
     )
     assert yes.sufficient and yes.answerability == 0.8
     assert not no.sufficient and no.reason == "not_answered" and no.answerability == 0.2
+
+
+def test_a_question_of_which_the_corpus_knows_no_word_is_refused_when_it_speaks_its_language() -> None:
+    zh, en = "合肥2023年的GDP是多少？", "What was the GDP of Hefei in 2023?"
+    reader = ScriptedReader({zh: 0.9, en: 0.9})  # a reader fooled by the year
+    gate = ReaderGate(reader)  # type: ignore[arg-type]
+    refused = gate(prepare_question(zh, 100), _readings(reader, zh), _lexical())
+    assert not refused.sufficient and refused.reason == "unknown_words"
+    # Over Chinese passages only, an English question shares no words with them by nature: the reader decides.
+    assert gate(prepare_question(en, 100), _readings(reader, en), _lexical()).sufficient
 
 
 def test_a_question_of_several_questions_is_answered_in_part() -> None:

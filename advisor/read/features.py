@@ -31,6 +31,7 @@ PASSAGE_FEATURES = (
     "lex_best",  # the same, in the sentence window (a sentence and its neighbours) that holds most of it
     "miss",  # idf of the most specific question word the passage lacks
     "miss2",  # mean idf of the two most specific question words the passage lacks
+    "absent",  # share of the question's specificity in words the whole corpus lacks (never its figures)
     "numbers",  # share of the question's figures the passage holds
     "has_numbers",  # the question carries figures at all
     "rank",  # 1 / (1 + retrieval rank)
@@ -115,6 +116,19 @@ def query_weights(question: Question, vocabulary: Vocabulary) -> dict[str, float
     return weights
 
 
+def absent_share(query: dict[str, float], vocabulary: Vocabulary) -> float:
+    """How much of what the question is specifically about the corpus never mentions ('Hefei', 'rent').
+
+    A property of the question and the indexed corpus, the same for every passage; the question's own
+    figures do not count (a client's numbers are never in the documents).
+    """
+    total = sum(w for t, w in query.items() if not any(ch.isdigit() for ch in t))
+    unknown = sum(
+        w for t, w in query.items() if not any(ch.isdigit() for ch in t) and not vocabulary.knows(t)
+    )
+    return unknown / total if total > 0 else 0.0
+
+
 def passage_rows(
     question: Question,
     passages: Sequence[Passage],
@@ -126,6 +140,7 @@ def passage_rows(
     """One row of PASSAGE_FEATURES per passage (in order); `sentence_cosines[i]` are passage i's USE cosines."""
     query = query_weights(question, vocabulary)
     q_numbers = _numbers(question.text)
+    absent = absent_share(query, vocabulary)
     e5, use = encoders
     e5_cos = [cosine(p, e5) for p in passages]
     top, low = (max(e5_cos), min(e5_cos)) if e5_cos else (0.0, 0.0)
@@ -158,6 +173,7 @@ def passage_rows(
                 max((_weighted_share(query, w) for w in windows), default=0.0),
                 missing[0] if missing else 0.0,
                 float(np.mean(missing[:2])) if missing else 0.0,
+                absent,
                 len(q_numbers & numbers_here) / len(q_numbers) if q_numbers else 0.0,
                 1.0 if q_numbers else 0.0,
                 1.0 / (1 + rank),

@@ -54,6 +54,18 @@ def unknown_names(question: Question, vocabulary: Vocabulary) -> tuple[str, ...]
     return tuple(unknown)
 
 
+def knows_none(question: Question, retrieval: Retrieval, vocabulary: Vocabulary) -> bool:
+    """True when the corpus is written in the question's language and holds not one of its words (its own
+    figures aside): "What was the GDP of Hefei in 2023?" over documents that never say GDP or Hefei.
+
+    A fact of the data, not a threshold. A corpus in the other language only is left to the reader: there an
+    English question shares no words with Chinese passages, and the encoders bridge it.
+    """
+    words = [t for t in tokenize(question.text) if not any(ch.isdigit() for ch in t)]
+    same_language = any(p.chunk.lang == question.lang for p in retrieval.passages)
+    return bool(words) and same_language and not any(vocabulary.knows(t) for t in words)
+
+
 class ReaderGate:
     """The gate stage with a reader: refuse when no passage answers, answer in part when only some parts do."""
 
@@ -64,6 +76,8 @@ class ReaderGate:
         names = unknown_names(question, vocabulary)
         if not retrieval.readings:
             return Verdict(False, "low_similarity", names, answerability=0.0)
+        if knows_none(question, retrieval, vocabulary):
+            return Verdict(False, "unknown_words", names, answerability=0.0)
         whole = max(r.score for r in retrieval.readings)
         parts = question_parts(question)
         if len(parts) == 1:

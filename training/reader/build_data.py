@@ -2,7 +2,9 @@
 
 For every question, the real retriever runs twice over a corpus of many articles: once as is (answerable:
 the passage holding the answer is there to find) and once with that passage withheld (unanswerable, but
-on topic: the rest of its article is still there). The rows are what `advisor/read/features.py` computes
+on topic: the rest of its article is still there). Two questions in five run a third time with their whole
+article withheld: a question about something the corpus never mentions (a city, a firm it has no document
+on). Withheld chunks are hidden from the vocabulary too, so a word only they hold counts as unknown. The rows are what `advisor/read/features.py` computes
 at question time, so training and use see the same numbers.
 
 Sources (see training/README.md): CMRC 2018 and DRCD (Chinese questions), the project's English
@@ -16,6 +18,7 @@ evals/test.jsonl: those judge the result.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import random
@@ -168,6 +171,39 @@ def withheld_ids(
     return frozenset(out)
 
 
+class WithheldVocabulary:
+    """The corpus's vocabulary as if the withheld chunks were not indexed: a word only they hold is unknown."""
+
+    def __init__(self, base: Any, withheld: frozenset[str]) -> None:
+        self.base = base
+        self.rows = {i for i, cid in enumerate(base.chunk_ids) if cid in withheld}
+
+    def _hidden(self, token: str) -> bool:
+        column = self.base.vocab.get(token)
+        if column is None or not self.rows:
+            return False
+        stored = self.base._stored
+        postings = stored.weights_indices[
+            int(stored.weights_indptr[column]) : int(stored.weights_indptr[column + 1])
+        ]
+        return all(int(r) in self.rows for r in postings)
+
+    def knows(self, token: str) -> bool:
+        return bool(self.base.knows(token)) and not self._hidden(token)
+
+    def idf(self, token: str) -> float:
+        return 1.0 if self._hidden(token) else float(self.base.idf(token))
+
+    def pinyin_map(self) -> dict[str, list[str]]:
+        return dict(self.base.pinyin_map())
+
+
+def off_corpus(qid: str, share: float = 0.4) -> bool:
+    """A stable choice of the questions that also run with their whole article withheld."""
+    key = qid.removesuffix("-en")
+    return int(hashlib.sha1(key.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF < share
+
+
 def run(
     advisor: Advisor,
     reader: FeatureReader,
@@ -184,20 +220,25 @@ def run(
     }
     started = time.perf_counter()
     for number, probe in enumerate(probes, 1):
-        conditions = [(True, frozenset())]
+        conditions = [("a", frozenset())]
         if both and probe.answerable:
-            conditions.append((False, withheld_ids(normed, probe, paragraphs)))
+            conditions.append(("u", withheld_ids(normed, probe, paragraphs)))
+            if probe.article and off_corpus(probe.qid):
+                article = frozenset(c.chunk_id for c, _ in normed if c.doc_id == probe.article)
+                conditions.append(("o", article))
         elif not probe.answerable:
-            conditions = [(False, frozenset())]
+            conditions = [("u", frozenset())]
         lang = probe.lang if probe.lang in ("zh", "en") else detect_lang(probe.question)
         question = Question(probe.question, lang)  # type: ignore[arg-type]
         answers = [_norm(a) for a in probe.answers if a.strip()]
-        for answerable, exclude in conditions:
+        for condition, exclude in conditions:
+            answerable = condition == "a"
             passages = advisor.retrieve(question, exclude=exclude).passages
             if not passages:
                 continue
-            data = reader.inputs(question, passages, vocabulary)
-            group = f"{probe.source}:{probe.qid}:{'a' if answerable else 'u'}"
+            seen = WithheldVocabulary(vocabulary, exclude) if exclude else vocabulary
+            data = reader.inputs(question, passages, seen)
+            group = f"{probe.source}:{probe.qid}:{condition}"
             labels = []
             for i, passage in enumerate(passages):
                 text = _norm(passage.chunk.text + (passage.parallel_text or ""))
@@ -207,7 +248,7 @@ def run(
                 out["y"].append(positive)
                 out["group"].append(group)
                 out["kind"].append(data.kinds[i])
-                s_rows = sentence_rows(question, data.texts[i], data.sims[i], 0.0, vocabulary)
+                s_rows = sentence_rows(question, data.texts[i], data.sims[i], 0.0, seen)
                 for j, (_, sentence) in enumerate(data.texts[i].sentences):
                     out["S"].append(s_rows[j])
                     out["ys"].append(positive and any(a in _norm(sentence) for a in answers))
@@ -219,6 +260,7 @@ def run(
                     "source": probe.source,
                     "lang": lang,
                     "answerable": answerable,
+                    "condition": condition,
                     "found": any(labels),
                 }
             )
