@@ -51,6 +51,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "backend_llm": {"zh": "大语言模型", "en": "LLM"},
     "top_k": {"zh": "检索段落数", "en": "Passages retrieved"},
     "timing": {"zh": "{backend} · {ms:.0f} 毫秒", "en": "{backend} · {ms:.0f} ms"},
+    "index_version": {"zh": "索引版本 {version}", "en": "index version {version}"},
     "error": {"zh": "无法回答：{reason}", "en": "Cannot answer: {reason}"},
     "thinking": {"zh": "思考中…", "en": "Thinking…"},
     "thanks": {"zh": "感谢反馈，已记录。", "en": "Thanks — your feedback was recorded."},

@@ -62,6 +62,24 @@ def test_new_chat_really_resets_and_the_next_question_has_no_history() -> None:
     assert first.turns and core.calls[-1] == ("and its suppliers?", ())
 
 
+def test_the_profile_chooser_reaches_the_core_and_survives_a_new_chat() -> None:
+    core = FakeCore()
+    core.enqueue(answer(), answer(), answer())
+    run(chat.ask(core, None, "How do I join a cluster?", chat.Conversation(), "en"))
+    chosen = chat.choose_profile(chat.Conversation(owner="browser:x"), "sme")["conversation"]
+    run(chat.ask(core, None, "How do I join a cluster?", chosen, "en"))
+    assert core.profiles == [None, "sme"]
+    kept = chat.new_chat(chosen, "en")["conversation"]
+    assert kept.profile == "sme" and not kept.exchanges
+    assert chat.choose_profile(chosen, "hacker")["conversation"].profile == ""  # only the known profiles
+    run(
+        chat.ask(
+            core, None, "How do I join a cluster?", chat.choose_profile(chosen, "")["conversation"], "en"
+        )
+    )
+    assert core.profiles[-1] is None
+
+
 def test_an_example_after_a_turn_is_asked_afresh() -> None:
     core = FakeCore()
     core.enqueue(answer(), answer())

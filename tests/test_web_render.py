@@ -60,6 +60,14 @@ def test_refused_panel_has_related_reading_and_the_timing_sits_outside_the_scrol
     assert '</div><p class="src-footer">' in panel  # after the scrolled list, not inside it
 
 
+def test_the_footer_names_the_index_version_the_passages_came_from() -> None:
+    import dataclasses
+
+    panel = render.sources_html(dataclasses.replace(_answer(), index_version=7), "zh")
+    assert 'data-index-version="7"' in panel and t("zh", "index_version", version=7) in panel
+    assert "data-index-version" not in render.sources_html(_answer(), "zh")  # no version known: none shown
+
+
 def test_document_table_names_corpus_files_and_has_date_and_size() -> None:
     rows = [
         DocumentRow("d", "Doc", ("zh",), 12, "corpus/doc.md", "2025-09-16", 2048, False),

@@ -21,7 +21,7 @@ from ..feedback import FeedbackStore, RateLimiter
 from ..i18n import t
 from ..knowledge import KnowledgeBases
 from . import chat, history, inspector, library_tab, reader, render
-from .layout import Components, ExtraTab, build_layout, header_html
+from .layout import Components, ExtraTab, build_layout, header_html, profile_choices
 from .updates import Updates, bind, guard
 
 CSS_PATH = Path(__file__).with_name("style.css")
@@ -43,6 +43,7 @@ RELABELLED = [
     "export_button",
     "history",
     "kb_choice",
+    "profile",
     "user_line",
     "reader_prev",
     "reader_next",
@@ -89,6 +90,7 @@ def relabel_page(
         "tab_docs": gr.update(label=t(lang, "tab_docs")),
         "settings_line": render.settings_markdown(settings.llm_backend, settings.top_k, lang),
         "kb_choice": gr.update(choices=bases.choices(lang), label=t(lang, "kb_label")),
+        "profile": gr.update(choices=profile_choices(lang), label=t(lang, "profile_label")),
         "user_line": user_line(request, lang, access.mode == "password"),
         **chat.relabel(conversation, lang),
         **history.choices(store, conversation, lang),
@@ -123,7 +125,7 @@ def on_load(
 
 def switch_kb(bases: KnowledgeBases, conversation: chat.Conversation, kb: str, lang: str) -> Updates:
     """Another knowledge base: a new conversation in it, and its documents on the Documents tab."""
-    moved = chat.Conversation(owner=conversation.owner, kb=kb or "")
+    moved = chat.Conversation(owner=conversation.owner, kb=kb or "", profile=conversation.profile)
     return {**chat.new_chat(moved, lang), **library_tab.view(bases, moved, lang)}
 
 
@@ -271,6 +273,9 @@ def _wire_tools(
         concurrency_limit=settings.web_concurrency,
     )
     c.inspect_box.submit(fn, inspect_in, outputs, api_name="inspect_box", **private)
+
+    fn, outputs = bind(chat.choose_profile, ["conversation"], c)
+    c.profile.input(fn, [c.conversation, c.profile], outputs, api_name="choose_profile", **private)
 
     kb_out = [*CHAT_OUT, "table", "remove_choice"]
     fn, outputs = bind(partial(switch_kb, bases), kb_out, c)

@@ -13,11 +13,12 @@ import sqlite3
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import gradio as gr
 
 from ..answer.question import QuestionError
+from ..answer.roles import PROFILES, Profile
 from ..conversations import ConversationStore, Exchange
 from ..feedback import FeedbackError, FeedbackStore, RateLimiter, check_payload
 from ..i18n import t
@@ -35,7 +36,9 @@ log = logging.getLogger("advisor.web")
 class Core(Protocol):
     """What the page needs from advisor.core.Advisor."""
 
-    def stream(self, raw_question: str, *, history: Sequence[Turn] = ()) -> AnswerStream: ...
+    def stream(
+        self, raw_question: str, *, history: Sequence[Turn] = (), profile: Profile | None = None
+    ) -> AnswerStream: ...
 
     def suggest(self, answer: Answer) -> tuple[str, ...]: ...
 
@@ -58,6 +61,9 @@ class Conversation:
     conversation_id: str | None = None  # set once the conversation is stored
     owner: str | None = None  # "user:…" or "browser:…"; None: not kept (an API client)
     kb: str = ""  # the knowledge base it asks ("" = the bundled corpus)
+    profile: str = (
+        ""  # who is asking ("sme", "park", "official", "consultant"; "" = whoever the question implies)
+    )
 
     @property
     def messages(self) -> list[dict[str, str]]:
@@ -138,7 +144,7 @@ def respond(
     messages = shown.messages[:-1]
     yield {"box": "", "chatbot": chat_update(messages), "conversation": shown}
     history = () if fresh else before.turns[-HISTORY_TURNS:]
-    stream = cores.core(before.kb).stream(question, history=history)
+    stream = cores.core(before.kb).stream(question, history=history, profile=profile_of(before))
     text = ""
     try:
         for event in stream.events():
@@ -163,6 +169,16 @@ def respond(
         "conversation": done,
         "sources": render.sources_html(answer, lang),
     }
+
+
+def profile_of(conversation: Conversation) -> Profile | None:
+    return cast(Profile, conversation.profile) if conversation.profile in PROFILES else None
+
+
+def choose_profile(conversation: Conversation, profile: str) -> Updates:
+    """The "I am…" chooser: the next answers put that client's passages and actions first."""
+    chosen = profile if profile in PROFILES else ""
+    return {"conversation": dataclasses.replace(conversation, profile=chosen)}
 
 
 def ask(
@@ -244,7 +260,7 @@ def suggestions(cores: Cores, conversation: Conversation) -> Updates:
 
 def new_chat(conversation: Conversation, lang: str) -> Updates:
     """Everything about the conversation goes (messages, turns, sources); whose it is and its base stay."""
-    fresh = Conversation(owner=conversation.owner, kb=conversation.kb)
+    fresh = Conversation(owner=conversation.owner, kb=conversation.kb, profile=conversation.profile)
     return {
         "box": "",
         "chatbot": chat_update([]),

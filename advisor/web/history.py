@@ -35,7 +35,8 @@ def start(conversation: Conversation, browser_id: str | None, request: gr.Reques
     username = getattr(request, "username", None) if request is not None else None
     browser_id = browser_id if valid_id(browser_id) else new_id()
     owner = owner_key(username, browser_id)
-    return {"conversation": Conversation(owner=owner, kb=conversation.kb), "browser_id": browser_id}
+    fresh = Conversation(owner=owner, kb=conversation.kb, profile=conversation.profile)
+    return {"conversation": fresh, "browser_id": browser_id}
 
 
 def _label(title: str, updated: float, lang: str) -> str:
@@ -64,7 +65,9 @@ def reopen(store: ConversationStore, conversation: Conversation, chosen: str | N
     if saved is None:
         gr.Warning(t(lang, "unknown_conversation"))
         return {}
-    opened = Conversation(saved.exchanges, saved.conversation_id, conversation.owner, saved.kb)
+    opened = Conversation(
+        saved.exchanges, saved.conversation_id, conversation.owner, saved.kb, conversation.profile
+    )
     return {
         "conversation": opened,
         "chatbot": chat_update(opened.messages),

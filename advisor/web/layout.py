@@ -16,6 +16,7 @@ from typing import Any
 
 import gradio as gr
 
+from ..answer.roles import PROFILES
 from ..config import Settings
 from ..i18n import EXAMPLES, LANG_CHOICES, t
 from . import render
@@ -44,6 +45,7 @@ class Components:
     lang: Any
     user_line: Any
     kb_choice: Any
+    profile: Any
     browser_id: Any
     tab_chat: Any
     tab_docs: Any
@@ -147,6 +149,11 @@ def build_layout(
     return Components(**parts)
 
 
+def profile_choices(lang: str) -> list[tuple[str, str]]:
+    """Who is asking: the answer puts that client's passages and actions first (CLI: `--as`)."""
+    return [(t(lang, "profile_none"), "")] + [(t(lang, f"profile_{p}"), p) for p in PROFILES]
+
+
 def _chat_tab(parts: dict[str, Any], settings: Settings, lang: str, bases: Sequence[tuple[str, str]]) -> None:
     """Chat on the left (history, chatbot, box, suggestions, examples), sources or the reader on the right."""
     with gr.Row(equal_height=False, elem_id="chat-row"):
@@ -158,6 +165,13 @@ def _chat_tab(parts: dict[str, Any], settings: Settings, lang: str, bases: Seque
                     label=t(lang, "kb_label"),
                     visible=len(bases) > 1,
                     elem_id="kb-choice",
+                    scale=1,
+                )
+                parts["profile"] = gr.Dropdown(
+                    choices=profile_choices(lang),
+                    value="",
+                    label=t(lang, "profile_label"),
+                    elem_id="profile",
                     scale=1,
                 )
                 parts["history"] = gr.Dropdown(

@@ -117,8 +117,14 @@ def sources_html(answer: Answer | None, ui_lang: str) -> str:
 
 
 def _footer(answer: Answer, ui_lang: str) -> str:
+    """Who answered and how fast, and which index version the passages came from (the load test reads it)."""
     ms = answer.timings_ms.get("total", 0.0)
-    return f'<p class="src-footer">{html.escape(t(ui_lang, "timing", backend=answer.backend, ms=ms))}</p>'
+    text = html.escape(t(ui_lang, "timing", backend=answer.backend, ms=ms))
+    if answer.index_version is None:
+        return f'<p class="src-footer">{text}</p>'
+    version = int(answer.index_version)
+    label = html.escape(t(ui_lang, "index_version", version=version))
+    return f'<p class="src-footer" data-index-version="{version}">{text} · {label}</p>'
 
 
 def citations_payload(answer: Answer) -> list[dict[str, object]]:

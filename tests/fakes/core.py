@@ -57,6 +57,7 @@ class FakeCore:
     suggestions: tuple[str, ...] = ()
     documents: dict[str, list[Chunk]] = field(default_factory=dict)  # doc id → its passages in order
     bases: list[str] = field(default_factory=list)
+    profiles: list[str | None] = field(default_factory=list)  # the profile each streamed question came with
 
     def core(self, kb: str) -> FakeCore:
         self.bases.append(kb)
@@ -93,8 +94,11 @@ class FakeCore:
     def ask(self, raw_question: str, *, history: Sequence[Turn] = ()) -> Answer:
         return self.stream(raw_question, history=history).answer
 
-    def stream(self, raw_question: str, *, history: Sequence[Turn] = ()) -> AnswerStream:
+    def stream(
+        self, raw_question: str, *, history: Sequence[Turn] = (), profile: str | None = None
+    ) -> AnswerStream:
         self.calls.append((raw_question, tuple(history)))
+        self.profiles.append(profile)
         item = self.queue.pop(0)
         return AnswerStream(self._events(item))
 
