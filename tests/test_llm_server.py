@@ -330,7 +330,7 @@ def test_cli_ask_and_chat_with_an_openai_backend(isolated_home: Path, server: Fa
         answer = json.loads(out.stdout)
         assert answer["backend"] == "openai" and answer["prompt"].startswith("answer.zh@")
         assert answer["citations"] and answer["fallback"] is None
-        server.enqueue("集群是有组织的共生网络[1]。", "产业集聚的特点是什么？", "集聚只是地理上的集中[1]。")
+        server.enqueue("集群是有组织的共生网络[1]。", "产业集聚是什么？", "集聚只是地理上的集中[1]。")
         out = run(
             "chat",
             "--backend",
@@ -339,7 +339,7 @@ def test_cli_ask_and_chat_with_an_openai_backend(isolated_home: Path, server: Fa
             stdin="产业集聚和产业集群有什么区别？\n那第二种呢？\n\n",
         )
         assert out.returncode == 0, out.stderr
-        assert "集聚只是地理上的集中[1]" in out.stdout and "产业集聚的特点是什么？" in out.stdout
+        assert "集聚只是地理上的集中[1]" in out.stdout and "产业集聚是什么？" in out.stdout
         out = run("ask", "--backend", "gpt", "x", home=isolated_home)
         assert out.returncode == 2 and "unknown backend" in out.stderr
         assert KEY not in out.stdout + out.stderr

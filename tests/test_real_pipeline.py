@@ -12,7 +12,7 @@ from advisor.answer.messages import HEADING_SEPARATOR, HEADINGS, REFUSAL
 from advisor.evals.dataset import load_dataset, resolve_sources
 from advisor.evals.runner import retrieval_metrics, retrieval_rows, summarize
 from advisor.schema import Question
-from advisor.text import collapse_ws
+from advisor.text import collapse_ws, fold
 
 from .conftest import CORPUS, GOLDEN
 
@@ -72,13 +72,15 @@ def test_citations_are_verbatim_and_point_to_passages_that_contain_them(real_adv
             for heading in _HEADINGS:
                 line = line.removeprefix(heading)
             for sentence, n in re.findall(r"(.+?)\[(\d+)\]", line):
-                quote = collapse_ws(sentence.strip())
-                assert quote in collapse_ws(cited[int(n)].chunk.text), (item.id, sentence)
+                # A Traditional source is shown in Simplified to a Simplified question (the citation keeps
+                # the original): the same text once both are folded.
+                quote = fold(collapse_ws(sentence.strip()))
+                assert quote in fold(collapse_ws(cited[int(n)].chunk.text)), (item.id, sentence)
         # Every cited passage is verbatim in its corpus file.
         for passage in cited.values():
             assert collapse_ws(passage.chunk.text) in corpus[Path(passage.chunk.path).name]
-            if passage.parallel_text:
-                assert collapse_ws(passage.parallel_text) in corpus[Path(passage.chunk.path).name]
+            if passage.parallel_text:  # the other side lives in its own file (a translation's original)
+                assert any(collapse_ws(passage.parallel_text) in text for text in corpus.values())
     assert answered >= 0.9 * len(items)
 
 
@@ -127,9 +129,11 @@ def test_retrieval_recall_meets_the_targets(real_advisor: Any) -> None:
     summary = summarize(retrieval_rows(real_advisor, items))
     hybrid = summary["hybrid"]
     assert hybrid["all"]["recall@5"] >= 0.95
-    # The fusion must beat both single-retriever baselines it is built from.
-    assert hybrid["all"]["recall@5"] > summary["dense"]["all"]["recall@5"]
-    assert hybrid["all"]["recall@5"] > summary["bm25"]["all"]["recall@5"]
+    # The fusion must do at least as well as both single-retriever baselines it is built from (with the
+    # English translations, either alone also finds nearly everything on the bundled corpus; across
+    # languages it does not — see the next test).
+    assert hybrid["all"]["recall@5"] >= summary["dense"]["all"]["recall@5"]
+    assert hybrid["all"]["recall@5"] >= summary["bm25"]["all"]["recall@5"]
 
 
 def test_english_questions_reach_documents_written_only_in_chinese(real_advisor: Any) -> None:
@@ -144,9 +148,11 @@ def test_english_questions_reach_documents_written_only_in_chinese(real_advisor:
         if i.answerable and i.lang == "en" and i.gold_sources and set(i.gold_sources) <= originals
     ]
     assert len(items) >= 10
-    recalls = []
+    recalls: dict[str, list[float]] = {"hybrid": [], "bm25": []}
     for item in items:
         question = Question(item.question, "en")
-        passages = real_advisor.retrieve(question, k=5, exclude=translated).passages
-        recalls.append(retrieval_metrics(passages, item)["recall@5"])
-    assert sum(recalls) / len(recalls) >= 0.9
+        for mode, found in recalls.items():
+            passages = real_advisor.retrieve(question, mode=mode, k=5, exclude=translated).passages
+            found.append(retrieval_metrics(passages, item)["recall@5"] or 0.0)
+    hybrid, bm25 = (sum(v) / len(v) for v in recalls.values())
+    assert hybrid >= 0.9 and hybrid > bm25 + 0.3  # words cannot cross languages; the encoders do
