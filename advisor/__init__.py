@@ -1,3 +1,3 @@
 """advisor: bilingual industrial-strategy advisory chatbot."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -76,7 +76,7 @@ def headline_table(summary: dict[str, Any], counts: dict[str, int]) -> str:
 def group_table(summary: dict[str, Any], prefix: str) -> str:
     """One row per group (language or type): retrieval against the baselines, then answer metrics (advisor)."""
     groups = [g for g in summary.get("hybrid", {}) if g.startswith(prefix)]
-    if not groups:  # e.g. no cross-lingual questions: the bundled corpus has an English side for every document
+    if not groups:  # e.g. no cross-lingual questions: every bundled document has an English side
         return ""
     modes = [m for m in MODES if m in summary]
     header = ["group", "n", *[f"recall@5 {LABELS[m]}" for m in modes]]

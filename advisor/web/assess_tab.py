@@ -288,7 +288,10 @@ def _wire(assessor: Assessor, ui: AssessTab, lang: Any, now: Any) -> None:
 
     def submit(kind: str, page_lang: str, name: str, *values: Any) -> list[Any]:
         answers = {cid: v for (k, cid), v in zip(order, values, strict=True) if k == kind}
-        folder = Path(tempfile.mkdtemp(prefix="advisor-report-"))
+        # Under Gradio's own temp folder: the only place outside the repository the page may serve files from.
+        temp = assessor.core.settings.web_temp_dir
+        temp.mkdir(parents=True, exist_ok=True)
+        folder = Path(tempfile.mkdtemp(prefix="advisor-report-", dir=temp))
         view = build_report(assessor, kind, _as_lang(page_lang), name, answers, folder, now())
         buttons = [gr.update(value=view.files.get(f), visible=f in view.files) for f in ("md", "docx", "pdf")]
         chart = gr.update(value=view.chart, visible=view.chart is not None)
