@@ -1,8 +1,7 @@
 """The 诊断 / Diagnose tab: pick what is assessed, answer (or skip) the questions, read and download the report.
 
-Layout is `build`, which adds the tab inside the caller's gr.Tabs and wires its own events. The handlers
-are plain functions of (assessor, inputs) → named results, tested without a browser; only thin adapters
-in `build` turn Gradio's positional values into them.
+`build` adds the tab inside the caller's gr.Tabs and wires its events; the handlers are plain functions of
+(assessor, inputs) → named results, tested without a browser.
 """
 
 from __future__ import annotations
@@ -116,8 +115,7 @@ def build_report(
     if name and name.strip():
         assessor.save(result, name, saved_at)
         status += " " + t(lang, "saved_as", name=name.strip())
-    # The page shows the chart beside the report, so the Markdown's link to radar.png is left out.
-    lines = files["report.md"].decode("utf-8").splitlines()
+    lines = files["report.md"].decode("utf-8").splitlines()  # the chart is shown beside, not linked
     page = "\n".join(line for line in lines if not line.startswith("!["))
     return ReportView(status, page, paths.pop("png"), paths)
 
@@ -288,8 +286,7 @@ def _wire(assessor: Assessor, ui: AssessTab, lang: Any, now: Any) -> None:
 
     def submit(kind: str, page_lang: str, name: str, *values: Any) -> list[Any]:
         answers = {cid: v for (k, cid), v in zip(order, values, strict=True) if k == kind}
-        # Under Gradio's own temp folder: the only place outside the repository the page may serve files from.
-        temp = assessor.core.settings.web_temp_dir
+        temp = assessor.core.settings.web_temp_dir  # Gradio serves files only from its own temp folder
         temp.mkdir(parents=True, exist_ok=True)
         folder = Path(tempfile.mkdtemp(prefix="advisor-report-", dir=temp))
         view = build_report(assessor, kind, _as_lang(page_lang), name, answers, folder, now())
