@@ -15,13 +15,14 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .schema import Answer, Chunk, Citation, Passage
+from .sqlite_file import connect
 
 CONVERSATION_ID = re.compile(r"^[0-9a-f]{32}$")
 TITLE_CHARS = 80
@@ -128,16 +129,8 @@ class ConversationStore:
         self.path = path
         self._lock = threading.Lock()
 
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        connection = sqlite3.connect(self.path, timeout=10)
-        try:
-            connection.executescript(_SCHEMA)
-            yield connection
-            connection.commit()
-        finally:
-            connection.close()
+    def _connect(self) -> AbstractContextManager[sqlite3.Connection]:
+        return connect(self.path, _SCHEMA)
 
     def save(
         self, owner: str, conversation_id: str | None, exchanges: Sequence[Exchange], kb: str = ""

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from . import shared
+
+if TYPE_CHECKING:
+    from ..auth import UserRecord
 
 kb_app = typer.Typer(
     help="Knowledge bases: each its own folder of documents and its own index (HOME/kb/<name>/).",
@@ -100,19 +103,26 @@ def users_add(
     )
 
 
+def _read_users(path: Path) -> dict[str, UserRecord]:
+    """The users file's records, or exit 2 with the reason it cannot be read."""
+    from ..auth import AuthError, read_users
+
+    try:
+        return read_users(path)
+    except AuthError as exc:
+        shared.fail(str(exc))
+        raise  # unreachable: fail exits
+
+
 @users_app.command("remove")
 def users_remove(
     name: Annotated[str, typer.Argument(help="The user to remove.")], file: FileOption = None
 ) -> None:
     """Remove a user from the users file."""
-    from ..auth import AuthError, read_users, write_users
+    from ..auth import write_users
 
     path = _users_file(file)
-    try:
-        users = read_users(path)
-    except AuthError as exc:
-        shared.fail(str(exc))
-        return
+    users = _read_users(path)
     if users.pop(name, None) is None:
         shared.fail(f"no user {name!r} in {path}")
     write_users(path, users)
@@ -122,13 +132,6 @@ def users_remove(
 @users_app.command("list")
 def users_list(file: FileOption = None) -> None:
     """The users who may sign in (names and admin flags; never a hash)."""
-    from ..auth import AuthError, read_users
-
-    path = _users_file(file)
-    try:
-        users = read_users(path)
-    except AuthError as exc:
-        shared.fail(str(exc))
-        return
+    users = _read_users(_users_file(file))
     for name, user in sorted(users.items()):
         typer.echo(f"{name}\t{'admin' if user.admin else ''}")
