@@ -373,6 +373,12 @@ class AnswerStream:
             else:
                 yield event
 
+    def close(self) -> None:
+        """Stop writing (a model's stream is closed, its connection let go); idempotent."""
+        close = getattr(self._events, "close", None)
+        if callable(close):
+            close()
+
     def __iter__(self) -> Iterator[str]:
         for event in self.events():
             if isinstance(event, Delta):

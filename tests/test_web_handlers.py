@@ -16,7 +16,7 @@ from advisor.documents import Step
 from advisor.feedback import FeedbackStore, RateLimiter
 from advisor.i18n import t
 from advisor.knowledge import KnowledgeBases
-from advisor.web import chat, library_tab
+from advisor.web import chat, library_tab, rating
 from advisor.web.app import build_app
 from advisor.web.updates import bind
 from tests.fakes.core import FakeCore, answer
@@ -125,29 +125,31 @@ def test_rating_is_stored_once_per_answer_and_limited_per_client(tmp_path: Path)
     core.enqueue(answer())
     conversation = run(chat.ask(core, None, "q", chat.Conversation(), "en"))[-1]["conversation"]
     like = SimpleNamespace(index=1, liked=True)
-    chat.rate(store, limiter, conversation, "en", like, _request())
-    chat.rate(store, limiter, conversation, "en", SimpleNamespace(index=0, liked=True), _request("10.0.0.6"))
-    chat.rate(store, limiter, conversation, "en", like, _request())  # over the limit: a warning, not stored
+    rating.rate(store, limiter, conversation, "en", like, _request())
+    rating.rate(
+        store, limiter, conversation, "en", SimpleNamespace(index=0, liked=True), _request("10.0.0.6")
+    )
+    rating.rate(store, limiter, conversation, "en", like, _request())  # over the limit: a warning, not stored
     assert [r.rating for r in store.list()] == ["up"]
 
 
 def test_feedback_api_caps_size_and_rate_with_clear_messages(tmp_path: Path) -> None:
     store, limiter = FeedbackStore(tmp_path / "f.sqlite"), RateLimiter(per_minute=2)
-    assert chat.feedback_api(store, limiter, "q", "a [1]", "up", "[]", _request()) > 0
+    assert rating.feedback_api(store, limiter, "q", "a [1]", "up", "[]", _request()) > 0
     with pytest.raises(gr.Error, match="too large"):
-        chat.feedback_api(store, limiter, "q", "a" * 50_000, "up", "[]", _request("10.0.0.9"))
+        rating.feedback_api(store, limiter, "q", "a" * 50_000, "up", "[]", _request("10.0.0.9"))
     with pytest.raises(gr.Error, match="JSON array"):
-        chat.feedback_api(store, limiter, "q", "a", "up", '{"x": 1}', _request("10.0.0.8"))
-    chat.feedback_api(store, limiter, "q", "a", "down", "[]", _request())
+        rating.feedback_api(store, limiter, "q", "a", "up", '{"x": 1}', _request("10.0.0.8"))
+    rating.feedback_api(store, limiter, "q", "a", "down", "[]", _request())
     with pytest.raises(gr.Error, match="too much feedback"):
-        chat.feedback_api(store, limiter, "q", "a", "down", "[]", _request())
+        rating.feedback_api(store, limiter, "q", "a", "down", "[]", _request())
     assert len(store.list()) == 2
 
 
 def test_clients_behind_a_local_proxy_are_told_apart() -> None:
-    assert chat.client_key(_request("127.0.0.1", "203.0.113.7, 10.0.0.1")) == "203.0.113.7"
-    assert chat.client_key(_request("198.51.100.2", "203.0.113.7")) == "198.51.100.2"  # not trusted
-    assert chat.client_key(None) == "unknown"
+    assert rating.client_key(_request("127.0.0.1", "203.0.113.7, 10.0.0.1")) == "203.0.113.7"
+    assert rating.client_key(_request("198.51.100.2", "203.0.113.7")) == "198.51.100.2"  # not trusted
+    assert rating.client_key(None) == "unknown"
 
 
 def test_browser_language() -> None:

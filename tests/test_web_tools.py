@@ -3,6 +3,8 @@ export, suggestions and who may remove an upload. A scripted core; real stores."
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -102,15 +104,39 @@ def test_stop_keeps_what_was_written_marked_and_remembers_nothing_of_it(tmp_path
     core = FakeCore(pieces=4)
     core.enqueue(answer("Clusters share suppliers and labour.[1]"))
     store = ConversationStore(tmp_path / "c.sqlite")
-    steps = chat.respond(core, store, "What do clusters share?", chat.Conversation(owner="browser:b"), "en")
-    seen = [next(steps), next(steps), next(steps)]  # the question, then two pieces: then Stop
-    steps.close()
-    stopped = seen[-1]["conversation"]
-    shown = chat.stop(stopped, "en")["chatbot"]
-    assert shown[-1]["content"].startswith("Clusters share sup") and shown[-1]["content"].endswith(
-        "⏹ stopped"
+    steps = chat.respond(
+        core, store, "What do clusters share?", chat.Conversation(owner="browser:b"), "en", tab="tab-1"
     )
+    seen = [next(steps), next(steps), next(steps)]  # the question, then two pieces: then Stop
+    pressed: dict[str, Any] = {}
+    stopper = threading.Thread(
+        target=lambda: pressed.update(chat.stop(seen[-1]["conversation"], "en", tab("tab-1")))
+    )
+    stopper.start()
+    while chat.STOPS.writing("tab-1"):  # until Stop has reached the writer's flag
+        time.sleep(0.01)
+    after = list(steps)  # the writer's next piece is the stopped text, and then it ends
+    stopper.join(5)
+    assert not stopper.is_alive()
+    assert len(after) == 1 and after[0]["chatbot"] == pressed["chatbot"]  # both show the same text
+    shown = pressed["chatbot"][-1]["content"]
+    assert shown.startswith("Clusters share sup") and shown.endswith("⏹ stopped")
+    assert "labour" not in shown  # nothing written after Stop was pressed
+    stopped = after[0]["conversation"]
     assert stopped.turns == () and store.list("browser:b") == []  # a stopped answer is no history
+    assert chat.STOPS.stop("tab-1", 0) is None  # the run is gone once it ended
+
+
+def test_stop_in_a_tab_that_writes_nothing_changes_nothing() -> None:
+    core = FakeCore()
+    core.enqueue(answer("Done.[1]"))
+    final = run(chat.respond(core, None, "q", chat.Conversation(), "en", tab="tab-2"))[-1]
+    assert chat.stop(final["conversation"], "en", tab("tab-2")) == {}  # it finished before Stop arrived
+    assert chat.stop(final["conversation"], "en", tab("tab-3")) == {}  # another tab's Stop
+
+
+def tab(session: str) -> Any:
+    return SimpleNamespace(session_hash=session)
 
 
 def test_every_answer_is_kept_for_its_owner_under_one_id(tmp_path: Path) -> None:

@@ -22,6 +22,7 @@ from ..i18n import t
 from ..knowledge import KnowledgeBases
 from . import chat, history, inspector, library_tab, reader, render
 from .layout import Components, ExtraTab, build_layout, header_html, profile_choices
+from .rating import feedback_api, rate
 from .updates import Updates, bind, guard
 
 CSS_PATH = Path(__file__).with_name("style.css")
@@ -214,6 +215,7 @@ def _wire_chat(
     )
     question_event(c.chatbot.edit, chat.edit, [c.conversation, c.lang], api_name="edit", **private)
 
+    # Stop also tells the writer itself (stopping.py): a cancel alone can arrive after its next piece
     fn, outputs = bind(chat.stop, ["chatbot"], c)
     c.stop.click(
         fn, [c.conversation, c.lang], outputs, cancels=events, api_name="stop", api_visibility="private"
@@ -224,14 +226,14 @@ def _wire_chat(
     fn, outputs = bind(chat.show_sources, ["sources"], c)
     c.chatbot.select(fn, [c.conversation, c.lang], outputs, api_name="show_sources", api_visibility="private")
     limiter = RateLimiter(settings.feedback_per_minute)
-    fn, outputs = bind(partial(chat.rate, feedback, limiter), [], c)
+    fn, outputs = bind(partial(rate, feedback, limiter), [], c)
     c.chatbot.like(fn, [c.conversation, c.lang], None, api_name="rate", api_visibility="private")
 
     def record_feedback(
         question: str, answer: str, rating: str, citations: str = "[]", request: gr.Request | None = None
     ) -> int:
         """Record a thumbs up ('up') or down ('down') on an answer; returns the feedback id."""
-        return chat.feedback_api(feedback, limiter, question, answer, rating, citations, request)
+        return feedback_api(feedback, limiter, question, answer, rating, citations, request)
 
     gr.api(guard(record_feedback), api_name="feedback")
 

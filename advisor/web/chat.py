@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import sqlite3
-import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, cast
@@ -20,16 +19,16 @@ import gradio as gr
 from ..answer.question import QuestionError
 from ..answer.roles import PROFILES, Profile
 from ..conversations import ConversationStore, Exchange
-from ..feedback import FeedbackError, FeedbackStore, RateLimiter, check_payload
 from ..i18n import t
 from ..schema import Answer, AnswerStream, Chunk, Delta, Inspection, Lang, Thinking, Turn
 from . import render
+from .stopping import Run, Stops
 from .updates import Updates
 
 FEEDBACK = ("Like", "Dislike")
 HISTORY_TURNS = 6  # what a follow-up may lean on
 SUGGESTIONS = 3  # buttons under the chat
-STOP_SETTLE_S = 0.5
+STOP_WAIT_S = 2.0  # how long Stop waits for the writer to see it (a model may be between two tokens)
 log = logging.getLogger("advisor.web")
 
 
@@ -97,6 +96,9 @@ class Conversation:
         return dataclasses.replace(self, exchanges=self.exchanges[: max(0, exchange)])
 
 
+STOPS: Stops[Conversation] = Stops()  # the answers being written, by browser tab
+
+
 def chat_update(messages: Sequence[dict[str, str]]) -> list[dict[str, str]]:
     """The chatbot's new value: a plain list, which is also what an API client of /ask receives.
 
@@ -128,11 +130,13 @@ def respond(
     lang: str,
     *,
     fresh: bool = False,
+    tab: str | None = None,
 ) -> Iterator[Updates]:
     """Answer a question after `conversation` as it is written, then show its sources and keep it.
 
     `fresh` ignores the conversation so far. A question the core refuses to take (empty, no words) is taken
     off the screen again and put back in the box, with the reason as an error the page and API clients see.
+    `tab` (the browser tab's session) is what Stop stops: once pressed, the text so far stays, marked.
     """
     question = (question or "").strip()
     if not question:  # Enter on an empty box: nothing to do
@@ -145,6 +149,24 @@ def respond(
     yield {"box": "", "chatbot": chat_update(messages), "conversation": shown}
     history = () if fresh else before.turns[-HISTORY_TURNS:]
     stream = cores.core(before.kb).stream(question, history=history, profile=profile_of(before))
+    run = STOPS.begin(tab, shown)
+    try:
+        yield from _write(stream, run, store, question, before, messages, lang)
+    finally:
+        stream.close()
+        STOPS.end(tab, run)
+
+
+def _write(
+    stream: AnswerStream,
+    run: Run[Conversation],
+    store: ConversationStore | None,
+    question: str,
+    before: Conversation,
+    messages: list[dict[str, str]],
+    lang: str,
+) -> Iterator[Updates]:
+    """The answer as it is written, piece by piece, until it is done or Stop is pressed."""
     text = ""
     try:
         for event in stream.events():
@@ -156,12 +178,18 @@ def respond(
             writing = {"role": "assistant", "content": render.partial_text(text, thinking, lang)}
             so_far = Exchange(question, None, text)  # what a stop keeps
             state = dataclasses.replace(before, exchanges=(*before.exchanges, so_far))
+            if not run.show(state):
+                yield _stopped(run)
+                return
             yield {"box": "", "chatbot": chat_update([*messages, writing]), "conversation": state}
         answer = stream.answer
     except QuestionError as exc:
         yield {"box": question, "chatbot": chat_update(before.messages), "conversation": before}
         raise gr.Error(t(lang, "error", reason=str(exc)), title="advisor") from None
     done = dataclasses.replace(before, exchanges=(*before.exchanges, Exchange(question, answer)))
+    if not run.show(done):
+        yield _stopped(run)
+        return
     done = _keep(store, done)
     yield {
         "box": "",
@@ -169,6 +197,12 @@ def respond(
         "conversation": done,
         "sources": render.sources_html(answer, lang),
     }
+
+
+def _stopped(run: Run[Conversation]) -> Updates:
+    """What Stop showed: the text written when it was pressed, marked stopped, and not kept."""
+    state = run.stopped_state
+    return {"box": "", "chatbot": chat_update(state.messages), "conversation": state}
 
 
 def profile_of(conversation: Conversation) -> Profile | None:
@@ -182,22 +216,37 @@ def choose_profile(conversation: Conversation, profile: str) -> Updates:
 
 
 def ask(
-    cores: Cores, store: ConversationStore | None, question: str, conversation: Conversation, lang: str
+    cores: Cores,
+    store: ConversationStore | None,
+    question: str,
+    conversation: Conversation,
+    lang: str,
+    request: gr.Request | None = None,
 ) -> Iterator[Updates]:
     """The question box (and a suggested follow-up): asked after the conversation so far."""
-    yield from respond(cores, store, question, conversation, lang)
+    yield from respond(cores, store, question, conversation, lang, tab=tab_of(request))
 
 
 def ask_example(
-    cores: Cores, store: ConversationStore | None, question: str, conversation: Conversation, lang: str
+    cores: Cores,
+    store: ConversationStore | None,
+    question: str,
+    conversation: Conversation,
+    lang: str,
+    request: gr.Request | None = None,
 ) -> Iterator[Updates]:
     """An example question always stands alone: an earlier turn never turns it into a follow-up."""
-    yield from respond(cores, store, question, conversation, lang, fresh=True)
+    yield from respond(cores, store, question, conversation, lang, fresh=True, tab=tab_of(request))
+
+
+def tab_of(request: gr.Request | None) -> str | None:
+    """The browser tab (Gradio session) a handler serves: what Stop is pressed in."""
+    return getattr(request, "session_hash", None) or None
 
 
 def _exchange_of(event: Any) -> int:
     """The exchange a chatbot event points at: messages alternate question, answer."""
-    return _index(event) // 2
+    return index_of(event) // 2
 
 
 def message_text(value: Any) -> str:
@@ -212,7 +261,12 @@ def message_text(value: Any) -> str:
 
 
 def regenerate(
-    cores: Cores, store: ConversationStore | None, conversation: Conversation, lang: str, event: gr.RetryData
+    cores: Cores,
+    store: ConversationStore | None,
+    conversation: Conversation,
+    lang: str,
+    event: gr.RetryData,
+    request: gr.Request | None = None,
 ) -> Iterator[Updates]:
     """🔄 under an answer: the same question answered again, in place of that answer and what followed."""
     number = _exchange_of(event)
@@ -220,11 +274,16 @@ def regenerate(
         yield {}
         return
     question = conversation.exchanges[number].question
-    yield from respond(cores, store, question, conversation.upto(number), lang)
+    yield from respond(cores, store, question, conversation.upto(number), lang, tab=tab_of(request))
 
 
 def edit(
-    cores: Cores, store: ConversationStore | None, conversation: Conversation, lang: str, event: gr.EditData
+    cores: Cores,
+    store: ConversationStore | None,
+    conversation: Conversation,
+    lang: str,
+    event: gr.EditData,
+    request: gr.Request | None = None,
 ) -> Iterator[Updates]:
     """An edited question is asked again: the exchanges from it on are replaced by the new answer."""
     import html
@@ -234,17 +293,17 @@ def edit(
     if not 0 <= number < len(conversation.exchanges) or not question:
         yield {"chatbot": chat_update(conversation.messages)}
         return
-    yield from respond(cores, store, question, conversation.upto(number), lang)
+    yield from respond(cores, store, question, conversation.upto(number), lang, tab=tab_of(request))
 
 
-def stop(conversation: Conversation, lang: str) -> Updates:
+def stop(conversation: Conversation, lang: str, request: gr.Request | None = None) -> Updates:
     """Stop: the answer being written stays on screen as far as it got, marked as stopped (not kept).
 
-    The stopped answer's last piece may still be on its way to the browser; this update waits a moment so
-    it lands after that piece instead of under it.
+    The writer sees the stop before its next piece and shows the same text (stopping.py); nothing changes
+    if no answer is being written in this tab (it finished before Stop arrived).
     """
-    time.sleep(STOP_SETTLE_S)
-    return {"chatbot": chat_update(conversation.messages)}
+    state = STOPS.stop(tab_of(request), STOP_WAIT_S)
+    return {} if state is None else {"chatbot": chat_update(state.messages)}
 
 
 def suggestions(cores: Cores, conversation: Conversation) -> Updates:
@@ -269,79 +328,14 @@ def new_chat(conversation: Conversation, lang: str) -> Updates:
     }
 
 
-def _index(event: gr.SelectData | gr.LikeData | Any) -> int:
+def index_of(event: gr.SelectData | gr.LikeData | Any) -> int:
     return event.index if isinstance(event.index, int) else int(event.index[0])
 
 
 def show_sources(conversation: Conversation, lang: str, event: gr.SelectData) -> Updates:
     """Clicking an earlier answer shows its sources again."""
-    answer = conversation.answers.get(_index(event))
+    answer = conversation.answers.get(index_of(event))
     return {} if answer is None else {"sources": render.sources_html(answer, lang)}
-
-
-def client_key(request: gr.Request | None) -> str:
-    """Who is rating, for the rate limit: the peer address, or the first forwarded one behind a local proxy."""
-    if request is None or request.client is None:
-        return "unknown"
-    host = str(request.client.host)
-    forwarded = request.headers.get("x-forwarded-for") if request.headers else None
-    if forwarded and host in ("127.0.0.1", "::1", "localhost"):
-        return forwarded.split(",")[0].strip() or host
-    return host
-
-
-def _allow(limiter: RateLimiter, request: gr.Request | None) -> None:
-    wait = limiter.wait_s(client_key(request))
-    if wait > 0:
-        raise FeedbackError("feedback_rate", seconds=max(1, round(wait)))
-
-
-def rate(
-    store: FeedbackStore,
-    limiter: RateLimiter,
-    conversation: Conversation,
-    lang: str,
-    event: gr.LikeData,
-    request: gr.Request,
-) -> Updates:
-    """👍/👎 under an answer: stored with the answer and its sources; a second vote from a fast clicker waits."""
-    answer = conversation.answers.get(_index(event))
-    if answer is None or event.liked is None or event.liked == "":
-        return {}
-    try:
-        _allow(limiter, request)
-    except FeedbackError as exc:
-        gr.Warning(exc.message(lang))
-        return {}
-    store.record(
-        "up" if event.liked is True or event.liked == "Like" else "down",
-        answer.question,
-        answer.text,
-        citations=render.citations_payload(answer),
-        lang=answer.lang,
-        backend=answer.backend,
-        refused=answer.refused,
-    )
-    gr.Info(t(lang, "thanks"))
-    return {}
-
-
-def feedback_api(
-    store: FeedbackStore,
-    limiter: RateLimiter,
-    question: str,
-    answer: str,
-    rating: str,
-    citations: str,
-    request: gr.Request | None,
-) -> int:
-    """The /feedback endpoint: capped fields, limited rate per client, a clear error otherwise."""
-    try:
-        cited = check_payload(rating, question or "", answer or "", citations or "[]")
-        _allow(limiter, request)
-        return store.record(rating, question, answer, citations=cited)
-    except FeedbackError as exc:
-        raise gr.Error(exc.message("en"), title="advisor") from None
 
 
 def relabel(conversation: Conversation, lang: str) -> Updates:
