@@ -7,7 +7,7 @@ import pytest
 from advisor.answer.extractive import ExtractiveAnswerer
 from advisor.answer.question import QuestionError, prepare_question
 from advisor.embed.fake import HashEmbedder
-from advisor.read.gate import ReaderGate, open_gate, question_parts, unknown_names
+from advisor.read.gate import ReaderGate, open_gate, question_asks, question_parts, unknown_names
 from advisor.retrieve.lexical import LexicalIndex
 from advisor.schema import Chunk, Passage, Retrieval
 
@@ -119,6 +119,23 @@ def test_a_question_of_several_questions_is_answered_in_part() -> None:
     assert question_parts(prepare_question(whole, 200)) == ["产业集群是什么？", "合肥高新区的税率是多少？"]
     assert verdict.sufficient and verdict.not_covered == ("合肥高新区的税率是多少？",)
     assert question_parts(prepare_question("怎么办？", 100)) == ["怎么办？"]  # a fragment is not a part
+
+
+def test_an_ask_is_also_read_without_the_clients_statements_before_it() -> None:
+    ask = "我们这算产业集群吗？"
+    whole = "我们园区有86家企业，去年产值才25亿。" + ask
+    reader = ScriptedReader({whole: 0.3, ask: 0.8})  # the client's own words and figures hide the ask
+    gate = ReaderGate(reader)  # type: ignore[arg-type]
+    verdict = gate(prepare_question(whole, 200), _readings(reader, whole), _lexical())
+    assert question_asks(prepare_question(whole, 200)) == ([ask], True)
+    assert verdict.sufficient and verdict.answerability == 0.8 and verdict.not_covered == ()
+    unanswered = ScriptedReader({whole: 0.3, ask: 0.2})  # neither reading answers it: refused
+    assert not ReaderGate(unanswered)(
+        prepare_question(whole, 200), _readings(unanswered, whole), _lexical()
+    ).sufficient  # type: ignore[arg-type]
+    # a statement alone, or a question with nothing stated before it, is read once, as it is
+    assert question_asks(prepare_question("请介绍产业集群。", 100)) == ([], True)
+    assert question_asks(prepare_question(ask, 100)) == ([ask], False)
 
 
 def test_without_a_reader_only_wordless_or_empty_retrievals_are_refused() -> None:

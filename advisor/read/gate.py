@@ -3,7 +3,8 @@
 No threshold here is fitted to a corpus: the reader's probability is 0.5 at the operating point its training
 chose (training/reader/train.py). The only rules are facts of language: a question made of several
 questions ("是什么？怎么做？") is read part by part, so a partly covered question gets a partial answer that
-says what the documents leave out.
+says what the documents leave out; and an ask is also read without the statements the client made before
+it (who they are, their own figures), which no document holds.
 """
 
 from __future__ import annotations
@@ -12,23 +13,37 @@ import re
 from functools import lru_cache
 
 from ..schema import Question, Reader, Retrieval, Verdict, Vocabulary
-from ..text import cjk_count, fold, tokenize
+from ..text import cjk_count, fold, split_sentences, tokenize
 
 DECISION = 0.5  # the reader's probability at its operating point
-_PARTS = re.compile(r"(?<=[？?])\s*|(?<=[；;])\s*")
+_ASK_END = ("？", "?", "；", ";")  # a sentence that ends so asks something; one that ends otherwise states
 _MIN_PART = {"zh": 4, "en": 3}  # characters / words: below this a "part" is a fragment, not a question
 # Names in an English question: capitalised words not at the start of a sentence, or runs of them.
 _EN_NAME = re.compile(r"(?<![.?!]\s)(?<!^)\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)*")
 
 
+def _long_enough(part: str, lang: str) -> bool:
+    return cjk_count(part) >= _MIN_PART["zh"] if lang == "zh" else len(part.split()) >= _MIN_PART["en"]
+
+
+def question_asks(question: Question) -> tuple[list[str], bool]:
+    """(the sentences that ask something, whether other sentences state the asker's situation).
+
+    Clients say who they are before they ask: "我们园区有86家企业，去年产值才25亿。我们这算产业集群吗？".
+    The statements are context: their words (the firm, its own figures) are rarely in any document, and
+    read as part of the question they hide an ask the documents do answer. A fact of punctuation, not of
+    topic. Fragments ("怎么办？") are not asks of their own.
+    """
+    pieces = split_sentences(question.text)
+    asks = [p for p in pieces if p.endswith(_ASK_END) and _long_enough(p, question.lang)]
+    stated = any(not p.endswith(_ASK_END) for p in pieces)
+    return asks, stated
+
+
 def question_parts(question: Question) -> list[str]:
     """The separate questions inside one question; one part when it asks one thing."""
-    parts = [p.strip() for p in _PARTS.split(question.text) if p and p.strip()]
-    if question.lang == "zh":
-        parts = [p for p in parts if cjk_count(p) >= _MIN_PART["zh"]]
-    else:
-        parts = [p for p in parts if len(p.split()) >= _MIN_PART["en"]]
-    return parts if len(parts) > 1 else [question.text]
+    asks, _ = question_asks(question)
+    return asks if len(asks) > 1 else [question.text]
 
 
 @lru_cache(maxsize=512)
@@ -79,18 +94,22 @@ class ReaderGate:
         if knows_none(question, retrieval, vocabulary):
             return Verdict(False, "unknown_words", names, answerability=0.0)
         whole = max(r.score for r in retrieval.readings)
-        parts = question_parts(question)
-        if len(parts) == 1:
+        asks, stated = question_asks(question)
+        if len(asks) < 2 and not (stated and asks):
             verdict = whole >= DECISION
             return Verdict(verdict, "" if verdict else "not_answered", names, answerability=whole)
+        # Each ask is also read on its own, without the statements around it and the other asks.
         passages = [r.passage for r in retrieval.readings]
         scores = []
-        for part in parts:
-            readings = self.reader.read(Question(part, question.lang), passages, vocabulary)
+        for ask in asks:
+            readings = self.reader.read(Question(ask, question.lang), passages, vocabulary)
             scores.append(max((r.score for r in readings), default=0.0))
-        covered = [p for p, s in zip(parts, scores, strict=True) if s >= DECISION]
-        missing = tuple(p for p, s in zip(parts, scores, strict=True) if s < DECISION)
         best = max(whole, *scores)
+        if len(asks) == 1:  # one ask after its context: answered if either reading answers it
+            verdict = best >= DECISION
+            return Verdict(verdict, "" if verdict else "not_answered", names, answerability=best)
+        covered = [p for p, s in zip(asks, scores, strict=True) if s >= DECISION]
+        missing = tuple(p for p, s in zip(asks, scores, strict=True) if s < DECISION)
         if not covered and whole < DECISION:
             return Verdict(False, "not_answered", names, answerability=best)
         return Verdict(True, "", names, answerability=best, not_covered=missing if covered else ())
