@@ -52,6 +52,12 @@ def test_targets_say_which_were_met_and_skip_what_was_not_measured() -> None:
         rows["load test: new documents found by both workers after the ingest (s)"]["met"] is False
     )  # b never
     assert "CLI cold start, bundled (s)" not in rows
+    measured = {"cold_start": {"cli_wall_s_median": 4.5}, "web": {"rss_mb_after_load": 1100.0}}
+    strict = summarise_run(measured)
+    assert strict["CLI cold start, bundled (s)"]["met"] is False and len(strict) == 2  # no reader: 4 s, 1 GB
+    loose = summarise_run({**measured, "reader": "feature-reader"})
+    assert loose["CLI cold start, bundled, reader loaded (s)"]["met"] is True
+    assert loose["web worker RSS after load, reader loaded (MB)"]["met"] is True  # 1.2 GB with a reader
 
 
 def test_load_documents_each_carry_a_word_to_ask_for(tmp_path: Path, corpus_copy: Path) -> None:

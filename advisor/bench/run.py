@@ -146,6 +146,7 @@ def run_bench(config: BenchConfig, log: Log = print) -> dict[str, Any]:
         "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "machine": machine(),
         "backend": "extractive",
+        "reader": getattr(advisor.reader, "name", None),  # the reader every process loads (None: no reader)
         "questions": {name: len(qs) for name, qs in sets.items()},
         "note": "Wall-clock figures on a shared 2-core machine: compare ratios within one run, not across runs.",
     }

@@ -34,6 +34,15 @@ def _at_largest(*path: str) -> Callable[[dict[str, Any]], float | None]:
     return read
 
 
+def _with_reader(*path: str) -> Callable[[dict[str, Any]], float | None]:
+    """The figure, held to the looser target, when the run's processes loaded a reader."""
+
+    def read(results: dict[str, Any]) -> float | None:
+        return _get(*path)(results) if results.get("reader") else None
+
+    return read
+
+
 def _freshness(results: dict[str, Any]) -> float | None:
     found = (results.get("load") or {}).get("new_documents_found_after_ingest_s") or {}
     if not found:
@@ -70,6 +79,13 @@ TARGETS: dict[str, Target] = {
     ),
     "CLI cold start, bundled (s)": (_get("cold_start", "cli_wall_s_median"), "<=", 4.0),
     "web worker RSS after load (MB)": (_get("web", "rss_mb_after_load"), "<=", 1024.0),
+    # Issue 15: a process that loads the reader may take up to 5 s and 1.2 GB (without one: 4 s, 1.0 GB).
+    "CLI cold start, bundled, reader loaded (s)": (
+        _with_reader("cold_start", "cli_wall_s_median"),
+        "<=",
+        5.0,
+    ),
+    "web worker RSS after load, reader loaded (MB)": (_with_reader("web", "rss_mb_after_load"), "<=", 1228.8),
     "ingest / bare encoders": (_get("ingest", "ratio"), ">=", 0.9),
     "load test: failed questions": (_get("load", "errors"), "<=", 0.0),
     "load test: new documents found by both workers after the ingest (s)": (_freshness, "<=", 10.0),
