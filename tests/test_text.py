@@ -1,6 +1,17 @@
 """Language helpers: detection, folding, tokens, sentences."""
 
-from advisor.text import collapse_ws, detect_lang, fold, has_content, simplify, split_sentences, tokenize
+from advisor.answer.condense import key_terms
+from advisor.text import (
+    collapse_ws,
+    detect_lang,
+    fold,
+    has_content,
+    simplify,
+    split_sentences,
+    tokenize,
+    word_class,
+    words,
+)
 
 
 def test_detect_lang_follows_the_dominant_language() -> None:
@@ -38,3 +49,31 @@ def test_has_content_rejects_punctuation_and_digits() -> None:
     assert not has_content("？？？ !!! 123 ...")
     assert has_content("集群")
     assert has_content("cluster")
+
+
+def test_word_classes_come_from_the_dictionary_in_either_script() -> None:
+    assert word_class("苏州") == "name" and word_class("蘇州") == "name"  # a place, Simplified or Traditional
+    assert word_class("产业") == "content" and word_class("cluster") == "content"
+    assert word_class("2023") == "other" and word_class("，") == "other"
+    cut = words("產業集群 and small firms")
+    assert cut[:2] == ["產業", "集群"]  # Traditional text is cut where its Simplified form is
+    assert " " in cut  # spaces stay separators, so neighbouring English words do not run together
+    assert key_terms("What is the 三阶定位法 that small firms use?")[1:3] == ["small", "firms"]
+
+
+def test_names_and_key_terms_do_not_load_the_part_of_speech_tagger() -> None:
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from advisor.answer.condense import key_terms\n"
+        "from advisor.read.gate import unknown_names\n"
+        "from advisor.retrieve.lexical import LexicalIndex\n"
+        "from advisor.schema import Question\n"
+        "key_terms('我们园区企业很多但产值上不去，怎么办？')\n"
+        "print(unknown_names(Question('成都的园区怎么做？', 'zh'), LexicalIndex([])))\n"
+        "print('jieba.posseg' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+    assert out.split("\n")[:2] == ["('成都',)", "False"]  # ~90 MB of tagging tables stay unloaded

@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable, Sequence
 
 from ..schema import Question, Turn
-from ..text import EN_STOPWORDS, ZH_STOPWORDS, cjk_count, detect_lang
+from ..text import EN_STOPWORDS, ZH_STOPWORDS, cjk_count, detect_lang, word_class, words
 
 Rewrite = Callable[[Question, Sequence[Turn]], "str | None"]
 
@@ -48,13 +48,10 @@ def key_terms(text: str) -> list[str]:
     """Content words of a question, in order: Chinese nouns/verbs via jieba, English words minus stopwords."""
     terms: list[str] = []
     if cjk_count(text):
-        import jieba.posseg as pseg
-
         run: list[str] = []  # adjacent content words make one term: 产业 + 集群 → 产业集群
-        for word, flag in [*pseg.lcut(text), ("。", "x")]:
-            word = word.strip()
-            content = len(word) >= 2 and flag[:1] in ("n", "v", "e") and word not in ZH_STOPWORDS
-            if content and (flag != "eng" or word.lower() not in EN_STOPWORDS):
+        for word in [*words(text), "。"]:
+            content = len(word) >= 2 and word_class(word) != "other" and word not in ZH_STOPWORDS
+            if content and (not word.isascii() or word.lower() not in EN_STOPWORDS):
                 run.append(word)
             elif run:
                 terms.append("".join(run))

@@ -10,10 +10,9 @@ it (who they are, their own figures), which no document holds.
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 
 from ..schema import Question, Reader, Retrieval, Verdict, Vocabulary
-from ..text import cjk_count, fold, split_sentences, tokenize
+from ..text import cjk_count, fold, split_sentences, tokenize, word_class, words
 
 DECISION = 0.5  # the reader's probability at its operating point
 _ASK_END = ("？", "?", "；", ";")  # a sentence that ends so asks something; one that ends otherwise states
@@ -46,18 +45,11 @@ def question_parts(question: Question) -> list[str]:
     return asks if len(asks) > 1 else [question.text]
 
 
-@lru_cache(maxsize=512)
-def _tagged(text: str) -> tuple[tuple[str, str], ...]:
-    import jieba.posseg as pseg
-
-    return tuple((w, f) for w, f in pseg.lcut(text))
-
-
 def unknown_names(question: Question, vocabulary: Vocabulary) -> tuple[str, ...]:
     """Names in the question that occur nowhere in the corpus (for a notice; never the question's figures)."""
     names: list[str] = []
     if cjk_count(question.text):
-        names += [w for w, flag in _tagged(question.text) if flag in ("nr", "ns", "nt", "nz") and len(w) >= 2]
+        names += [w for w in words(question.text) if len(w) >= 2 and word_class(w) == "name"]
     names += [m.group(0) for m in _EN_NAME.finditer(question.text)]
     unknown = []
     for name in dict.fromkeys(names):
