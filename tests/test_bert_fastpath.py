@@ -55,3 +55,37 @@ def test_the_embedder_is_safe_to_share_between_threads() -> None:
         together = list(pool.map(lambda t: embedder.embed_passages([t])[0], texts))
     alone = embedder.embed_passages(texts)
     assert np.allclose(np.stack(together), alone, atol=1e-5)
+
+
+def test_the_lean_tokenizer_gives_the_same_ids_on_every_corpus_and_question_text() -> None:
+    import json
+    from pathlib import Path
+
+    from tokenizers import Tokenizer
+
+    from advisor.config import REPO_ROOT
+    from advisor.embed.lean_vocab import lean_tokenizer_file
+
+    folder = ensure_e5_model(models_dir())
+    lean_file = lean_tokenizer_file(folder)
+    assert lean_file is not None and lean_file.name == "tokenizer.lean.json"
+    full, lean = Tokenizer.from_file(str(folder / "tokenizer.json")), Tokenizer.from_file(str(lean_file))
+    vocab = json.loads(lean_file.read_text(encoding="utf-8"))["model"]["vocab"]
+    assert sum(piece.startswith("\x00") for piece, _ in vocab) > 100_000  # pieces of other scripts
+    texts = [
+        line
+        for path in sorted((REPO_ROOT / "corpus").glob("*.md"))
+        + sorted((REPO_ROOT / "evals" / "external").rglob("*.md"))
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
+    for path in [*sorted((REPO_ROOT / "evals").glob("*.jsonl"))]:
+        texts += [
+            json.loads(line)["question"] for line in path.read_text(encoding="utf-8").splitlines() if line
+        ]
+    texts += ["µm Ω ±5% α-β ½ ℃ № ™ € ¥ ｘＡＢＣ　", "日本語のかなカナ", "Łódź Zürich São Paulo Nguyễn"]
+    assert len(texts) > 600
+    assert [e.ids for e in lean.encode_batch(texts)] == [e.ids for e in full.encode_batch(texts)]
+    # The trade-off, stated: a word of a dropped script is <unk> to the lean tokenizer.
+    assert lean.encode("Москва").ids != full.encode("Москва").ids
+    assert Path(lean_file).stat().st_size < (folder / "tokenizer.json").stat().st_size

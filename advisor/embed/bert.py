@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from .lean_vocab import lean_tokenizer_file
+
 
 def is_plain_bert_folder(folder: Path) -> bool:
     """True for a sentence-transformers folder holding a BERT encoder with mean pooling and normalisation."""
@@ -61,7 +63,9 @@ class BertMeanEncoder:
         self.eps = float(config["layer_norm_eps"])
         self.pad_id = int(config.get("pad_token_id", 0))
         self.weights: dict[str, Any] = load_file(str(folder / "model.safetensors"))
-        self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        # The same ids for Chinese and English from a third of the memory (lean_vocab.py).
+        tokenizer_file = lean_tokenizer_file(folder) or folder / "tokenizer.json"
+        self.tokenizer = Tokenizer.from_file(str(tokenizer_file))
         self.tokenizer.enable_truncation(max_length=self.max_length)
         self.tokenizer.enable_padding(
             pad_id=self.pad_id, pad_token=self.tokenizer.id_to_token(self.pad_id) or "<pad>"
