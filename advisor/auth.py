@@ -11,10 +11,13 @@ import base64
 import hashlib
 import hmac
 import json
+import logging
 import os
 import re
 import secrets
-from collections.abc import Mapping
+import threading
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,6 +27,8 @@ if TYPE_CHECKING:
 
 USER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 _N, _R, _P, _LEN = 2**14, 8, 1, 32  # scrypt cost: ~16 MB and ~50 ms per check on one core
+LOGIN_FAILURES, LOGIN_WINDOW_S = 5, 300.0  # wrong passwords per user name, then that name waits
+log = logging.getLogger("advisor.auth")
 
 
 class AuthError(ValueError):
@@ -107,6 +112,52 @@ def _split(value: str) -> list[str]:
     return [part.strip() for part in value.split(",") if part.strip()]
 
 
+class LoginThrottle:
+    """At most `failures` wrong passwords for one user name within `window_s`; then sign-ins under that name
+    are refused, right password or not, until the oldest failure leaves the window. Guessing a password
+    costs an attacker days instead of hours; the real user waits at most `window_s` after a typo spree."""
+
+    def __init__(
+        self,
+        failures: int = LOGIN_FAILURES,
+        window_s: float = LOGIN_WINDOW_S,
+        clock: Callable[[], float] = time.monotonic,
+        names: int = 10_000,
+    ) -> None:
+        self.failures, self.window_s, self.clock, self.names = failures, window_s, clock, names
+        self._lock = threading.Lock()
+        self._failed: dict[str, list[float]] = {}
+
+    def _recent(self, name: str, now: float) -> list[float]:
+        times = [t for t in self._failed.get(name, ()) if now - t < self.window_s]
+        if times:
+            self._failed[name] = times
+        else:
+            self._failed.pop(name, None)
+        return times
+
+    def wait_s(self, name: str) -> float:
+        """Seconds until `name` may try again (0: now)."""
+        with self._lock:
+            now = self.clock()
+            times = self._recent(name, now)
+            return self.window_s - (now - times[0]) if len(times) >= self.failures else 0.0
+
+    def failed(self, name: str) -> None:
+        with self._lock:
+            now = self.clock()
+            if name not in self._failed and len(self._failed) >= self.names:  # many names at once: forget old
+                for old in [n for n in list(self._failed) if not self._recent(n, now)][: self.names // 2]:
+                    self._failed.pop(old, None)
+                if len(self._failed) >= self.names:
+                    self._failed.pop(next(iter(self._failed)))
+            self._failed.setdefault(name, []).append(now)
+
+    def succeeded(self, name: str) -> None:
+        with self._lock:
+            self._failed.pop(name, None)
+
+
 class Access:
     """Who is signed in, who is an admin, which API keys hold: everything the surfaces ask about access."""
 
@@ -119,6 +170,7 @@ class Access:
         self._keys = [k.encode("utf-8") for k in _split(keys)]
         self._users = read_users(self.users_file) if self.users_file is not None else {}
         self._dummy = hash_password(secrets.token_hex(8))
+        self.throttle = LoginThrottle()
 
     @property
     def mode(self) -> str:
@@ -128,10 +180,19 @@ class Access:
         return "header" if self.header else "open"
 
     def check_password(self, username: str, password: str) -> bool:
-        """Gradio's login check: a known user with the right password (an unknown one costs the same time)."""
+        """Gradio's login check: a known user with the right password (an unknown one costs the same time),
+        unless that name has had too many wrong passwords lately (LoginThrottle)."""
         user = self._users.get(username)
         matched = verify_password(password, user.password if user else self._dummy)
-        return matched and user is not None
+        wait = self.throttle.wait_s(username)
+        if wait > 0:
+            log.warning("sign-in as %r refused: too many wrong passwords; next try in %.0f s", username, wait)
+            return False
+        if matched and user is not None:
+            self.throttle.succeeded(username)
+            return True
+        self.throttle.failed(username)
+        return False
 
     def user_from_request(self, peer: str | None, headers: Mapping[str, str]) -> str | None:
         """The user a trusted proxy names in its header; None when the peer is not trusted or names nobody."""

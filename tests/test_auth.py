@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from advisor.auth import (
     Access,
     AuthError,
+    LoginThrottle,
     UserRecord,
     hash_password,
     owner_key,
@@ -73,6 +74,27 @@ def test_password_login_and_who_may_remove_an_upload(tmp_path: Path) -> None:
     assert not access.may_remove("bob", None) and access.may_remove(
         "root", None
     )  # an upload from before login
+
+
+def test_too_many_wrong_passwords_lock_that_name_for_a_while(tmp_path: Path) -> None:
+    access = Access(Settings(users_file=users_file(tmp_path)))
+    now = [0.0]
+    access.throttle = LoginThrottle(failures=3, window_s=60.0, clock=lambda: now[0])
+    for _ in range(3):
+        assert not access.check_password("alice", "guess")
+    assert not access.check_password("alice", "alice-pass")  # locked: even the right password waits
+    assert access.check_password("root", "root-pass")  # other names go on
+    assert access.throttle.wait_s("alice") == 60.0
+    now[0] = 61.0
+    assert access.check_password("alice", "alice-pass")  # the window passed
+    assert access.throttle.wait_s("alice") == 0.0 and "alice" not in access.throttle._failed
+
+
+def test_the_throttle_forgets_names_rather_than_grow_without_bound() -> None:
+    throttle = LoginThrottle(failures=2, window_s=10.0, clock=lambda: 0.0, names=100)
+    for i in range(1_000):
+        throttle.failed(f"user{i}")
+    assert len(throttle._failed) <= 100 and throttle.wait_s("user999") == 0.0  # one failure each
 
 
 def test_a_header_is_believed_only_from_the_trusted_proxy() -> None:
