@@ -91,8 +91,8 @@ def _jieba() -> Any:
 def _dictionary_classes() -> tuple[frozenset[str], frozenset[str]]:
     """(names, function words) by the part-of-speech column of jieba's own dictionary.
 
-    Read once (0.2 s, ~20 MB) instead of loading jieba.posseg, whose tagging tables cost ~90 MB in every
-    process: only a word's class is needed, never a tag sequence.
+    Read once (0.2 s, ~25 MB) instead of loading jieba.posseg, whose tag table and HMM tables cost ~70 MB in
+    every process (measured: bench/results/PROFILE.md): only a word's class is needed, never a tag sequence.
     """
     names: set[str] = set()
     function: set[str] = set()
