@@ -38,6 +38,30 @@ def test_fast_path_matches_sentence_transformers() -> None:
     # Batching and padding do not change a text's vector.
     alone = lean.encode([TEXTS[4]])[0]
     assert np.allclose(alone, ours[4], atol=1e-5)
+    # Both engines give those vectors: numpy (questions, no torch import) and torch (ingest batches).
+    for engine in ("numpy", "torch"):
+        vectors = lean.encode(TEXTS, engine=engine)
+        assert (vectors * theirs).sum(axis=1).min() >= 0.9999, engine
+
+
+def test_a_question_is_encoded_without_importing_torch(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import subprocess
+    import sys
+
+    folder = ensure_e5_model(models_dir())
+    script = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from advisor.embed.sentence_transformer import SentenceTransformerEmbedder\n"
+        f"e = SentenceTransformerEmbedder(Path({str(folder)!r}))\n"
+        "v = e.embed_query('产业集群是什么？')\n"
+        "assert v.shape == (384,) and abs(float((v * v).sum()) - 1) < 1e-4\n"
+        "print('torch' in sys.modules)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=300
+    )
+    assert out.stdout.strip() == "False", out.stdout + out.stderr
 
 
 def test_other_folders_are_not_taken_for_plain_bert(tmp_path) -> None:  # type: ignore[no-untyped-def]

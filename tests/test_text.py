@@ -77,3 +77,20 @@ def test_names_and_key_terms_do_not_load_the_part_of_speech_tagger() -> None:
     )
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
     assert out.split("\n")[:2] == ["('成都',)", "False"]  # ~90 MB of tagging tables stay unloaded
+
+
+def test_word_classes_read_back_from_their_cache_are_the_dictionarys(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import tempfile
+
+    from advisor import text
+
+    monkeypatch.setattr(tempfile, "gettempdir", lambda: str(tmp_path))
+    text._dictionary_classes.cache_clear()
+    built = text._dictionary_classes()  # parsed from dict.txt, then written
+    assert len(list(tmp_path.glob("advisor-word-classes-*.marshal"))) == 1
+    text._dictionary_classes.cache_clear()
+    assert text._dictionary_classes() == built
+    (next(tmp_path.glob("advisor-word-classes-*.marshal"))).write_bytes(b"garbage")
+    text._dictionary_classes.cache_clear()
+    assert text._dictionary_classes() == built  # a damaged file is parsed again, not trusted
+    assert "苏州" in built[0] and "的" in built[1]

@@ -34,5 +34,5 @@ def default_embedders(settings: Settings) -> list[Embedder]:
     if settings.cross_lingual_encoder == "use":
         from .use import UseEmbedder
 
-        embedders.append(UseEmbedder())
+        embedders.append(UseEmbedder(cache_dir=settings.model_cache))
     return embedders

