@@ -23,7 +23,7 @@ from .embed import default_embedders
 from .embed.base import Embedder
 from .index.follow import Follower
 from .index.indexer import DocumentChange, Index, IngestReport, ProgressFactory
-from .ingest.uploads import locate_uploads
+from .ingest.uploads import UploadPlaces
 from .read import build_reader
 from .read.gate import ReaderGate, open_gate
 from .retrieve.hybrid import HybridRetriever, Mode
@@ -118,8 +118,12 @@ class Advisor(CoreTools):
     def _load_retriever(self) -> tuple[int, HybridRetriever]:
         """The retriever over the current version's stored chunk table and lexical index, with its number."""
         snapshot = self.index.snapshot()
-        lexical = LexicalIndex.from_stored([c.chunk_id for c in snapshot.chunks], snapshot.lexicon)
-        chunks = locate_uploads(snapshot.chunks, self.settings.uploads_dir)  # an upload: its name and page
+        lexical = LexicalIndex.from_stored(snapshot.chunks.ids, snapshot.lexicon)
+        # Rows are decoded as questions use them; an upload's are shown by its file's name and page.
+        chunks = snapshot.chunks.viewed(UploadPlaces(self.settings.uploads_dir))
+        records = snapshot.chunks.record_map()
+        for vectors in self.index.vectors():
+            vectors.know_records(records)
         retriever = HybridRetriever(
             chunks, self.index.vectors(), lexical, candidates=self.settings.candidates
         )

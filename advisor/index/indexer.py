@@ -28,6 +28,7 @@ from .manifest import read_manifest, source_row, sources_from_chunks
 from .snapshot import Snapshot, SnapshotBuilder, SnapshotStore
 from .sources import SourceRegistry
 from .store import EncoderIndex, open_client
+from .table import ChunkTable
 from .vector_store import SyncResult
 
 ProgressFactory = Callable[[int, str], Callable[[int], None]]  # (total, label) -> advance(n)
@@ -132,15 +133,15 @@ class Index:
         return self.snapshots.load() or self._empty()
 
     def _empty(self) -> Snapshot:
-        return Snapshot(0, [], count_terms([]), [])
+        return Snapshot(0, ChunkTable.of([]), count_terms([]), [])
 
     def sources(self) -> list[SourceInfo]:
         """Documents in the current version, as `advisor sources` lists them."""
         return self.snapshot().sources
 
     def chunks(self) -> list[Chunk]:
-        """Every chunk of the current version, in table order."""
-        return self.snapshot().chunks
+        """Every chunk of the current version, in table order (all decoded: for tools, not questions)."""
+        return list(self.snapshot().chunks)
 
     # --- writing -----------------------------------------------------------------------------------
     def ingest(self, extra: Sequence[Path] = (), progress: ProgressFactory | None = None) -> IngestReport:

@@ -25,6 +25,8 @@ import orjson
 from ..schema import Chunk, SourceInfo
 from .lexical import StoredLexicon, TermCounter
 from .manifest import read_manifest, write_manifest
+from .store import record_id
+from .table import TABLE, ChunkTable, write_keys
 
 KEEP_VERSIONS = 3  # older folders are deleted; a process still reading one keeps its open files
 
@@ -34,7 +36,7 @@ class Snapshot:
     """One published version of the index: what questions are answered from."""
 
     version: int
-    chunks: list[Chunk]  # in table order: the lexical index's rows
+    chunks: ChunkTable  # in table order: the lexical index's rows; decoded as rows are used
     lexicon: StoredLexicon
     sources: list[SourceInfo]
 
@@ -50,8 +52,13 @@ class SnapshotBuilder:
     def __init__(self, folder: Path, previous: Snapshot | None) -> None:
         self.folder = folder
         folder.mkdir(parents=True)
-        self._table = (folder / "chunks.json").open("wb")
+        self._table = (folder / TABLE).open("wb")
         self._table.write(b"[")
+        self._at = 1  # bytes written so far: each row's byte range goes beside the table
+        self._ids: list[str] = []
+        self._langs: list[str] = []
+        self._ranges: list[tuple[int, int]] = []
+        self._records: list[str] = []
         self.count = 0
         self._previous = {c.chunk_id: (row, c) for row, c in enumerate(previous.chunks)} if previous else {}
         self._same = previous is not None
@@ -66,7 +73,14 @@ class SnapshotBuilder:
         self.terms = TermCounter(previous.lexicon.vocab if previous else (), known)
 
     def add(self, chunk: Chunk) -> None:
-        self._table.write((b",\n" if self.count else b"\n") + orjson.dumps(_row(chunk)))
+        row = orjson.dumps(_row(chunk))
+        start = self._at + (2 if self.count else 1)
+        self._table.write((b",\n" if self.count else b"\n") + row)
+        self._at = start + len(row)
+        self._ranges.append((start, self._at))
+        self._ids.append(chunk.chunk_id)
+        self._langs.append(chunk.lang)
+        self._records.append(record_id(chunk))
         self.terms.add(chunk)
         if self._same:
             hit = self._previous.get(chunk.chunk_id)
@@ -74,12 +88,14 @@ class SnapshotBuilder:
         self.count += 1
 
     def unchanged(self, previous: Snapshot) -> bool:
-        """True when the chunks added so far are exactly `previous`'s (in any order)."""
-        return self._same and self.count == len(previous.chunks)
+        """True when the chunks added so far are exactly `previous`'s (in any order), stored the same way (a
+        version written before row ranges and record ids were stored is written again, once)."""
+        return self._same and self.count == len(previous.chunks) and previous.chunks.records is not None
 
     def finish(self, sources: list[SourceInfo]) -> None:
         self._table.write(b"\n]\n")
         self._table.close()
+        write_keys(self.folder, self._ids, self._langs, self._ranges, self._records)
         self.terms.finish().save(self.folder / "lexical")
         write_manifest(self.folder / "manifest.json", sources)
 
@@ -111,10 +127,11 @@ class SnapshotStore:
         if version == 0:
             return None
         folder = self._folder(version)
-        rows = orjson.loads((folder / "chunks.json").read_bytes())
-        chunks = [Chunk(*row) for row in rows]
         return Snapshot(
-            version, chunks, StoredLexicon.load(folder / "lexical"), read_manifest(folder / "manifest.json")
+            version,
+            ChunkTable.open(folder),
+            StoredLexicon.load(folder / "lexical"),
+            read_manifest(folder / "manifest.json"),
         )
 
     @contextmanager

@@ -7,7 +7,7 @@ embedded twice, a changed file replaces only its own chunks, and a removed file 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -63,6 +63,20 @@ def chunk_to_document(chunk: Chunk) -> LCDocument:
     return LCDocument(page_content=simplify(chunk.text), metadata=meta)
 
 
+def record_id(chunk: Chunk) -> str:
+    """The id Chroma holds for `chunk`'s record: what LangChain's indexing API (`key_encoder="sha256"`) gives its
+    document, sha256 of the hex digests of the text and of the sorted JSON metadata. Stored with each index
+    version, so a search maps its hits to chunks without asking Chroma for their metadata; a record id not
+    found that way is still looked up in Chroma (tests/test_chunk_table.py checks the two agree)."""
+    import hashlib
+    import json
+
+    document = chunk_to_document(chunk)
+    content = hashlib.sha256(document.page_content.encode("utf-8")).hexdigest()
+    meta = hashlib.sha256(json.dumps(dict(document.metadata), sort_keys=True).encode("utf-8")).hexdigest()
+    return hashlib.sha256((content + meta).encode("utf-8")).hexdigest()
+
+
 def metadata_to_chunk(meta: dict[str, Any]) -> Chunk:
     """Rebuild a Chunk from what Chroma stored."""
     return Chunk(
@@ -116,6 +130,7 @@ class VectorIndex:
         self._records_db = records_db
         self._count: int | None = None
         self._chunk_of: dict[str, str] = {}  # record id → chunk id, filled as searches return records
+        self.known_records: Mapping[str, str] = {}  # record id → chunk id of the version answered from
 
     def _langchain_store(self) -> Any:
         if self._store is None:
@@ -250,6 +265,10 @@ class VectorIndex:
 
     def _chunk_ids_of(self, record_ids: Sequence[str]) -> dict[str, str]:
         """Record id → chunk id; a record id is a hash of the chunk and its metadata, so the map never goes stale."""
+        known = self.known_records
+        for i in record_ids:
+            if i not in self._chunk_of and i in known:
+                self._chunk_of[i] = known[i]
         missing = [i for i in record_ids if i not in self._chunk_of]
         if missing:
             got = self._collection.get(ids=missing, include=["metadatas"])
@@ -274,6 +293,11 @@ class EncoderIndex:
             lang: VectorIndex(client, embedder, records_db, name=f"{self.collection}__{lang}")
             for lang in LANGS
         }
+
+    def know_records(self, records: Mapping[str, str]) -> None:
+        """Record id → chunk id of the version being answered from, so searches need not ask Chroma."""
+        for part in self.parts.values():
+            part.known_records = records
 
     def sync(self, stream: Callable[[], Iterable[Chunk]], on_embedded: Progress | None = None) -> SyncResult:
         """Make each language's collection hold exactly the chunks of that language in `stream()`."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -107,17 +107,18 @@ def read_stored(path: Path) -> StoredUpload | None:
     return StoredUpload(name, _parse_marks(meta.get("pages")), end + 1)
 
 
-def locate_uploads(chunks: Iterable[Chunk], uploads_dir: Path) -> list[Chunk]:
-    """The chunks, with each upload's passages shown by the uploaded file's name and page."""
-    stored: dict[str, StoredUpload | None] = {}
-    out = []
-    for chunk in chunks:
+class UploadPlaces:
+    """A chunk → the same chunk, shown by its uploaded file's name and page when it comes from an upload."""
+
+    def __init__(self, uploads_dir: Path) -> None:
+        self.uploads_dir = uploads_dir
+        self._stored: dict[str, StoredUpload | None] = {}
+
+    def __call__(self, chunk: Chunk) -> Chunk:
         if not UPLOAD_ID.match(chunk.doc_id):
-            out.append(chunk)
-            continue
-        if chunk.doc_id not in stored:
-            stored[chunk.doc_id] = read_stored(uploads_dir / f"{chunk.doc_id}.md")
-        upload = stored[chunk.doc_id]
+            return chunk
+        if chunk.doc_id not in self._stored:
+            self._stored[chunk.doc_id] = read_stored(self.uploads_dir / f"{chunk.doc_id}.md")
+        upload = self._stored[chunk.doc_id]
         shown = upload.place(chunk.line_start, chunk.line_end) if upload else ""
-        out.append(dataclasses.replace(chunk, shown_as=shown) if shown else chunk)
-    return out
+        return dataclasses.replace(chunk, shown_as=shown) if shown else chunk

@@ -15,6 +15,7 @@ from typing import Literal, Protocol
 import numpy as np
 
 from ..embed.base import Embedder
+from ..index.table import ChunkTable
 from ..schema import Channel, Chunk, Lang, Passage, Retrieval, Trace
 from .lexical import LexicalIndex
 
@@ -50,12 +51,17 @@ class HybridRetriever:
         weights: FusionWeights | None = None,
         candidates: int = 30,
     ) -> None:
-        self.chunks: dict[str, Chunk] = {c.chunk_id: c for c in chunks}
+        self.chunks: Mapping[str, Chunk]
+        if isinstance(chunks, ChunkTable):  # a stored version: rows decoded as questions reach them
+            self.chunks = chunks.by_id()
+            self.languages: tuple[str, ...] = tuple(sorted(set(chunks.langs)))
+        else:
+            self.chunks = {c.chunk_id: c for c in chunks}
+            self.languages = tuple(sorted({c.lang for c in chunks}))
         self.dense = list(dense)
         self.lexical = lexical
         self.weights = weights or FusionWeights(dense=tuple(1.0 for _ in dense))
         self.candidates = candidates
-        self.languages: tuple[str, ...] = tuple(sorted({c.lang for c in chunks}))
 
     def retrieve(
         self,
