@@ -133,10 +133,14 @@ class Advisor(CoreTools):
         """The retriever over the index version this process follows (built once per version, never per question)."""
         return self.follower.current()[1]
 
-    def warm_up(self) -> None:
-        """Load models and indexes now rather than on the first question, and follow new index versions."""
+    def warm_up(self, concurrent: bool = False) -> None:
+        """Load models and indexes now rather than on the first question, and follow new index versions;
+        `concurrent`: a server that answers several questions at once (encoders pick their engine for it)."""
         retriever = self.retriever()
         for embedder in self.embedders:
+            serve = getattr(embedder, "serve_concurrently", None)
+            if concurrent and serve is not None:
+                serve()
             embedder.embed_query("warm up")
         self.follower.follow_in_background()
         if self.reader is not None:

@@ -42,6 +42,12 @@ def test_fast_path_matches_sentence_transformers() -> None:
     for engine in ("numpy", "torch"):
         vectors = lean.encode(TEXTS, engine=engine)
         assert (vectors * theirs).sum(axis=1).min() >= 0.9999, engine
+    # A server switches to torch for every batch (numpy's element-wise steps hold the GIL).
+    fresh = BertMeanEncoder(folder)
+    assert fresh._weights is None
+    fresh.use_torch()
+    assert fresh._weights is not None
+    assert np.allclose(fresh.encode([TEXTS[0]])[0], theirs[0], atol=1e-4)
 
 
 def test_a_question_is_encoded_without_importing_torch(tmp_path) -> None:  # type: ignore[no-untyped-def]

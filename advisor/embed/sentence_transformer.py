@@ -49,6 +49,12 @@ class SentenceTransformerEmbedder(PrefixedEncoder):
                     self._model = SentenceTransformer(self.model_ref, device="cpu", local_files_only=True)
         return self._model
 
+    def serve_concurrently(self) -> None:
+        """Prepare for many questions at once (a web worker): load the model, on torch (bert.py, `use_torch`)."""
+        model = self._load()
+        if isinstance(model, BertMeanEncoder):
+            model.use_torch()
+
     def _encode(self, texts: list[str]) -> np.ndarray:
         model = self._load()
         # One forward pass at a time: fast tokenizers are not re-entrant ("Already borrowed"), and on a

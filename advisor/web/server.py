@@ -87,7 +87,7 @@ def create(settings: Settings, advisor: Advisor | None = None, extra_tabs: Seque
     prepare_temp_dir(settings)
     advisor = advisor or Advisor(settings)
     advisor.ensure_index()
-    advisor.warm_up()
+    advisor.warm_up(concurrent=True)  # several users at once: torch for their questions (embed/bert.py)
     bases = KnowledgeBases(settings, advisor)
     access = Access(settings)
     demo = build_app(
