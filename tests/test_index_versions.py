@@ -59,7 +59,10 @@ def test_versions_move_only_when_the_index_changes(
     assert second.version == 2 and len(tokenised) == 1  # only the changed chunk is tokenised again
     answer = advisor.ask("义乌小商品城")
     assert answer.index_version == 2 and answer.to_dict()["index_version"] == 2
-    assert any("义乌小商品城" in p.chunk.text for p in answer.passages)
+    # The new text is what version 2 searches. Asked by BM25 alone: with the hash embedder the fused top five
+    # hold the changed chunk fifth or sixth (a dense rank of noise), and it fell out of them once in CI.
+    found = advisor.retriever().retrieve("义乌小商品城", "zh", 1, mode="bm25").passages
+    assert "义乌小商品城" in found[0].chunk.text
 
 
 def test_a_worker_follows_an_ingest_elsewhere_without_waiting_for_it(
