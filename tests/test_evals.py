@@ -393,3 +393,17 @@ def test_withheld_items_leave_out_the_answering_chunk_and_its_translation() -> N
         )
         == frozenset()
     )
+
+
+def test_a_case_answer_must_carry_every_figure_of_its_case_but_not_the_lists_numbering() -> None:
+    case = Item("c", "en", "A case?", "case", True)
+    passage = _passage(
+        "p",
+        "2. How can SMEs join?\nA: Take one 10-person team: orders rose from 3 million to 28 million.",
+        "en",
+    )
+    whole = "Take one 10-person team: orders rose from 3 million to 28 million.[1]"
+    assert am.case_keeps_figures(_answer(whole, [passage]), case) == 1.0  # "2." numbers the list item
+    assert am.case_keeps_figures(_answer("Take one 10-person team.[1]", [passage]), case) == 0.0
+    assert am.case_figures("3.认知误区:引入37家新企业后上升15%\n1.21.8区间") == {"37", "15", "1.21.8"}
+    assert am.case_keeps_figures(_answer(whole, [passage]), ITEM) is None  # not a case question

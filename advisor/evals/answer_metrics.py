@@ -116,6 +116,9 @@ def language_match(answer: Answer, expected: str) -> float:
 _LETTER = re.compile(r"[A-Za-z]")
 _FIGURE = re.compile(r"\d+(?:[.,]\d+)*")
 _NUMBERED = re.compile(r"^\s*1[.、)]\s+\S", re.MULTILINE)
+_ORDINAL = re.compile(
+    r"^\s*(?:\d+|[IVX]+)[.、)](?!\d)", re.MULTILINE
+)  # "2. How can…", "3.认知误区…": a list's numbering
 ADVICE_TYPES = ("advice", "diagnosis")
 
 
@@ -148,15 +151,23 @@ def advice_has_actions(answer: Answer, item: Item) -> float | None:
 
 
 def case_keeps_figures(answer: Answer, item: Item) -> float | None:
-    """For case questions answered: every figure of the cited passage that holds the most figures is in the answer."""
+    """For case questions answered: every figure of the cited passage that holds the most figures is in the answer.
+
+    A list item's number at the start of a line ("2. How can…") is the list's, not a figure of the case.
+    """
     if item.type != "case" or answer.refused or not answer.citations:
         return None
-    case = max(answer.citations, key=lambda c: len(_FIGURE.findall(c.passage.chunk.text)))
-    figures = set(_FIGURE.findall(simplify(case.passage.chunk.text)))
+    case = max(answer.citations, key=lambda c: len(case_figures(c.passage.chunk.text)))
+    figures = case_figures(case.passage.chunk.text)
     if not figures:
         return None
-    shown = set(_FIGURE.findall(simplify(MARKER.sub("", answer.text))))
+    shown = case_figures(MARKER.sub("", answer.text))
     return float(figures <= shown)
+
+
+def case_figures(text: str) -> set[str]:
+    """The figures a text states, its list numbering left out."""
+    return set(_FIGURE.findall(_ORDINAL.sub("", simplify(text))))
 
 
 def forbidden_absent(text: str, forbidden: Iterable[str]) -> float:
