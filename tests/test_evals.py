@@ -407,3 +407,13 @@ def test_a_case_answer_must_carry_every_figure_of_its_case_but_not_the_lists_num
     assert am.case_keeps_figures(_answer("Take one 10-person team.[1]", [passage]), case) == 0.0
     assert am.case_figures("3.认知误区:引入37家新企业后上升15%\n1.21.8区间") == {"37", "15", "1.21.8"}
     assert am.case_keeps_figures(_answer(whole, [passage]), ITEM) is None  # not a case question
+
+
+def test_an_advice_answer_needs_numbered_actions_one_of_them_a_remedy_whatever_its_number() -> None:
+    advice = Item("a", "en", "What should we do?", "advice", True)
+    p = _passage("p", "x", "en")
+    remedy = "Actions:\n1. Focus on one niche and embed in the chain.[1]\n2. Costs fell.[1]"
+    assert am.advice_has_actions(_answer(remedy, [p]), advice) == 1.0  # "1." is the list's, not a figure
+    assert am.advice_has_actions(_answer("Actions:\n1. Costs fell by 3%.[1]", [p]), advice) == 0.0
+    assert am.advice_has_actions(_answer("Focus on one niche and embed in the chain.[1]", [p]), advice) == 0.0
+    assert am.advice_has_actions(_answer(remedy, [p]), ITEM) is None

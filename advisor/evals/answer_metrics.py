@@ -145,7 +145,8 @@ def advice_has_actions(answer: Answer, item: Item) -> float | None:
         return None
     from ..answer.roles import sentence_roles
 
-    lines = [m.group(0) for m in re.finditer(r"^\s*\d+[.、)]\s+.+$", answer.text, re.MULTILINE)]
+    # each numbered line without its number: "1." would read as a figure, and a figure makes a sentence a case
+    lines = [m.group(1) for m in re.finditer(r"^\s*\d+[.、)]\s+(.+)$", answer.text, re.MULTILINE)]
     remedy = any("remedy" in sentence_roles(MARKER.sub("", line), answer.lang) for line in lines)
     return float(bool(_NUMBERED.search(answer.text)) and remedy)
 
