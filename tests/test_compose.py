@@ -75,6 +75,19 @@ def test_sentence_roles_labels_and_references() -> None:
     assert "remedy" in sentence_roles("建议采用3+30+90学习路径。", "zh")
     assert "question" in sentence_roles("为何我们的产业园区入驻企业数量持续增长？”", "zh")
     assert "intro" in sentence_roles("作为一名深耕产业运营领域十余年的从业者，我曾多次被问及。", "zh")
+    # the author's set-up reads as one in either language (这让我… / This made me…, 我们是否… / Have we…)
+    for zh, en in [
+        (
+            "这让我意识到，生态链正在成为核心命题。",
+            "This made me realize that the ecosystem chain is a core question.",
+        ),
+        (
+            "我们是否忽略了节点间的价值传导机制？",
+            "Have we overlooked the value transmission between the nodes?",
+        ),
+    ]:
+        assert "intro" in sentence_roles(zh, "zh") and "intro" in sentence_roles(en, "en")
+    assert "intro" not in sentence_roles("This builds a closed-loop value circulation system.", "en")
     assert clean("答:用我们研发的三阶定位法。") == "用我们研发的三阶定位法。"
     assert clean("2. 建立联合研发基金。") == "建立联合研发基金。"
     assert leans_on_previous("该企业通过该方案使质量追溯效率提升40倍。", "zh")

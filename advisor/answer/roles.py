@@ -30,7 +30,13 @@ Role = Literal[
 _ROLE_CUES: dict[Role, dict[str, str]] = {
     "intro": {
         "zh": r"^(?:作为一名|作為一名|我曾|我们是否|這讓我|这让我|本文|下面|以下)|^[^，,。]{0,12}(?:我|笔者)(?:曾|认为|發現|发现)",
-        "en": r"^(?:As a\b|I have\b|I once\b|This article\b|Below\b|In this\b)|^(?:We|I)\b.{0,30}\b(?:asked|wondered)\b",
+        # the same openings in English: 作为一名 As a, 我曾 I once, 我们是否 Have we, 这让我 This made me, 本文 This
+        # article, 下面/以下 Below / The following, 我…认为/发现 I think / I found
+        "en": (
+            r"^(?:As a\b|I have\b|I once\b|This article\b|Below\b|In this\b|The following\b"
+            r"|This (?:made|makes|led|leads) (?:me|us)\b|(?:Have|Are|Did) we\b)"
+            r"|^(?:We|I)\b.{0,30}\b(?:asked|wondered)\b|^[^,.]{0,40}\bI (?:once|think|believe|found|realized)\b"
+        ),
     },
     "definition": {
         "zh": r"是指|指的是|指在|本质|本質|实质|實質|核心是|核心在于|即[^使便]|简单来说|簡單來說|定义|定義",
