@@ -88,6 +88,14 @@ def test_sentence_roles_labels_and_references() -> None:
     ]:
         assert "intro" in sentence_roles(zh, "zh") and "intro" in sentence_roles(en, "en")
     assert "intro" not in sentence_roles("This builds a closed-loop value circulation system.", "en")
+    # the English cues translate the Chinese ones: 启动 launch, 引入 bring in, 导致 lead to, 条件 conditions
+    for zh, en, role in [
+        ("当合规度低于标准时启动合规改造。", "When compliance falls short, launch a compliance overhaul.", "remedy"),
+        ("园区引入专业服务商。", "The park brought in specialist service providers.", "action"),
+        ("企业各自为战导致园区空置。", "Firms working alone led to empty parks.", "cause"),
+        ("满足两个条件才能成功。", "Success takes two conditions.", "caveat"),
+    ]:
+        assert role in sentence_roles(zh, "zh") and role in sentence_roles(en, "en"), en
     assert clean("答:用我们研发的三阶定位法。") == "用我们研发的三阶定位法。"
     assert clean("2. 建立联合研发基金。") == "建立联合研发基金。"
     assert leans_on_previous("该企业通过该方案使质量追溯效率提升40倍。", "zh")
