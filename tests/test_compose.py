@@ -90,7 +90,11 @@ def test_sentence_roles_labels_and_references() -> None:
     assert "intro" not in sentence_roles("This builds a closed-loop value circulation system.", "en")
     # the English cues translate the Chinese ones: 启动 launch, 引入 bring in, 导致 lead to, 条件 conditions
     for zh, en, role in [
-        ("当合规度低于标准时启动合规改造。", "When compliance falls short, launch a compliance overhaul.", "remedy"),
+        (
+            "当合规度低于标准时启动合规改造。",
+            "When compliance falls short, launch a compliance overhaul.",
+            "remedy",
+        ),
         ("园区引入专业服务商。", "The park brought in specialist service providers.", "action"),
         ("企业各自为战导致园区空置。", "Firms working alone led to empty parks.", "cause"),
         ("满足两个条件才能成功。", "Success takes two conditions.", "caveat"),
@@ -174,3 +178,36 @@ def test_a_client_profile_puts_their_own_actions_first() -> None:
     }
     assert first["sme"] and "企业" in first["sme"].group(1)
     assert first["official"] and "政府" in first["official"].group(1)
+
+
+def test_headings_are_never_quoted_as_statements_but_a_case_keeps_their_figures() -> None:
+    heading = "2.生态运营能力建设路径(实施难度:★★★☆☆|回报周期:612个月)"
+    body = "某生物医药园区通过该路径培养的12名生态运营官，使企业间协作成功率提升57%。建议先考取产业生态运营师认证。"
+    p = passage("d:5", f"{heading}\n{body}")
+    readings = [reading(p, 0.9, {"生态运营能力建设路径": 0.95, "某生物医药": 0.8, "建议": 0.7})]
+    for question in (
+        "我们园区怎么提升生态运营能力？",
+        "生态运营能力建设路径培养了几名运营官？",
+    ):  # advice, a fact
+        text = answer(question, [p], readings)
+        assert "建设路径" not in text and "12名" in text  # the best-scored line is a title, not a statement
+    case = answer("有没有园区培养生态运营官的案例？要有数字。", [p], readings)
+    assert "612个月" in case and "57%" in case
+
+
+def test_an_english_piece_that_starts_in_lower_case_comes_with_what_it_continues() -> None:
+    assert leans_on_previous("for example, the Wenzhou garment cluster adjusts its division of labor.", "en")
+    assert not leans_on_previous(
+        "For example, the Wenzhou garment cluster adjusts its division of labor.", "en"
+    )
+    p = passage(
+        "e:0",
+        "Risk resilience: companies within the cluster spread risk through division of labor;"
+        " for example, when overseas orders fluctuate, the Wenzhou garment cluster adjusts its internal division"
+        " of labor, whereas companies in a mere agglomeration are more fragile.",
+        "en",
+    )
+    text = answer(
+        "How does a cluster resist risk?", [p], [reading(p, 0.9, {"for example": 0.9, "Risk": 0.3})]
+    )
+    assert text.index("Risk resilience") < text.index("for example")  # never opens mid-sentence

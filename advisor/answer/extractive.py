@@ -26,6 +26,7 @@ from .roles import (
     addressed_to,
     clean,
     is_answer_label,
+    is_heading,
     leans_on_previous,
     sentence_roles,
 )
@@ -57,6 +58,7 @@ class Candidate:
     roles: frozenset[Role] = field(default_factory=frozenset)
     leans: bool = False
     qa: bool = False  # on the answer line of a Q&A block ("答:…"), whose opening sentence comes along
+    heading: bool = False  # a line without a sentence end that states a figure: only a case answer quotes it
 
     @property
     def key(self) -> tuple[int, int]:
@@ -140,12 +142,16 @@ class ExtractiveAnswerer:
         for (rank, order, line, head, raw, shown), score in zip(rows, relevance, strict=True):
             passage_lang: Lang = passages[rank].chunk.lang
             roles = sentence_roles(shown, passage_lang)
-            if "question" in roles or len(shown) < MIN_SENTENCE_CHARS[passage_lang] or _is_heading(raw):
+            heading = is_heading(raw)
+            if (
+                "question" in roles
+                or len(shown) < MIN_SENTENCE_CHARS[passage_lang]
+                or (heading and "figure" not in roles)
+            ):
                 continue
-            bonus = PROFILE_BONUS if addressed_to(shown, passage_lang, profile) else 0.0
-            leans = leans_on_previous(raw, passage_lang)
-            qa = (rank, line) in qa_lines
-            out.append(Candidate(shown, rank, order, line, head, float(score) + bonus, roles, leans, qa))
+            score += PROFILE_BONUS if addressed_to(shown, passage_lang, profile) else 0.0
+            leans, qa = leans_on_previous(raw, passage_lang), (rank, line) in qa_lines
+            out.append(Candidate(shown, rank, order, line, head, float(score), roles, leans, qa, heading))
         return out
 
     def _relevance(
@@ -172,12 +178,6 @@ class ExtractiveAnswerer:
             overlap = np.array([len(terms & set(tokenize(t))) / len(terms) for t in texts])
             relevance = relevance + 0.3 * overlap
         return relevance + np.array([0.15 / (1 + r[0]) for r in rows])
-
-
-def _is_heading(raw: str) -> bool:
-    """A line without a sentence end is a heading ("典型案例解剖:某医疗器械生态的蜕变之路")."""
-    stripped = raw.strip()
-    return not stripped or stripped[-1] not in '。！？!?；;.”"」』)）%'
 
 
 # --- composing by what was asked ------------------------------------------------------------------------
@@ -254,12 +254,9 @@ def _scored(intent: Intent, candidates: Sequence[Candidate]) -> list[Candidate]:
     def value(c: Candidate) -> float:
         return c.relevance + sum(weights.get(r, 0.0) for r in c.roles)
 
-    scored = [replace(c, relevance=value(c)) for c in candidates]
+    # a heading is no statement; a case answer keeps one that states figures ("payback period: 3–6 months")
+    scored = [replace(c, relevance=value(c)) for c in candidates if intent == "case" or not c.heading]
     return sorted(scored, key=lambda c: (-c.relevance, c.key))
-
-
-def _first(group: Group) -> tuple[int, int]:
-    return group[0].key
 
 
 def compose(
@@ -267,6 +264,8 @@ def compose(
 ) -> list[Section]:
     """The answer's sections for this kind of question."""
     pool = _scored(intent, candidates)
+    if not pool:  # only headings without figures
+        return []
     pick = _Picker(pool, lang)
     top = pool[0].relevance
     floor = top - 0.45  # far below the best sentence: not worth the reader's time
@@ -275,19 +274,18 @@ def compose(
     if intent == "case":
         return _case(pick, pool)
     sections: list[Section] = []
-    lead_roles: set[Role] | None = (
-        {"contrast", "definition"} if intent in ("comparison", "definition") else None
-    )
-    lead = pick.best(lead_roles, floor) or pick.best(None, floor)
+    criteria: set[Role] = {"contrast", "definition"}
+    first = criteria if intent in ("comparison", "definition") else None
+    lead = pick.best(first, floor) or pick.best(None, floor)
     if lead is not None and (group := pick.take(lead)):
         sections.append(Section(None, [group]))
-    follow_roles: set[Role] | None = {"contrast", "definition"} if intent == "comparison" else None
+    follow_roles = criteria if intent == "comparison" else None
     limit = 4 if intent == "comparison" else 2
     rest = _gather(pick, follow_roles, max(floor, top - 0.3) if follow_roles is None else floor, limit)
     if follow_roles is not None and len(rest) < limit:
         rest += _gather(pick, None, floor, limit - len(rest))
     if rest:
-        rest.sort(key=_first)
+        rest.sort(key=lambda group: group[0].key)
         sections.append(Section(None, rest, "bullets" if intent == "comparison" else "inline"))
     return sections
 
@@ -337,7 +335,7 @@ def _advice(pick: _Picker, floor: float, profile: Profile | None = None) -> list
     actions = _gather(pick, {"remedy"}, floor, 5)
     if actions:
         # In the documents' order (steps stay in sequence); a client's own actions first.
-        actions.sort(key=lambda g: (not any(addressed_to(c.text, pick.lang, profile) for c in g), _first(g)))
+        actions.sort(key=lambda g: (not any(addressed_to(c.text, pick.lang, profile) for c in g), g[0].key))
         sections.append(Section("actions", actions, "numbered"))
     cases = _gather(pick, {"case"}, floor - 0.2, 1) if any("figure" in c.roles for c in pick.pool) else []
     cases = [g for g in cases if any("figure" in c.roles for c in g)] or cases

@@ -112,7 +112,35 @@ def sentence_roles(sentence: str, lang: Lang) -> frozenset[Role]:
 
 def leans_on_previous(sentence: str, lang: Lang) -> bool:
     """True when the sentence refers back ("该体系…", "This builds…") and cannot stand alone."""
-    return bool(_LEANS[lang].match(clean(sentence)))
+    text = clean(sentence)
+    # an English piece that starts in lower case is the rest of a sentence split at ";" or ":"
+    return bool(_LEANS[lang].match(text)) or (lang == "en" and text[:1].islower())
+
+
+def is_heading(raw: str) -> bool:
+    """A line without a sentence end is a heading ("典型案例解剖:某医疗器械生态的蜕变之路"); a bracket at the end
+    counts as an end only when what it closes follows one ("2.生态运营能力建设路径(实施难度:★★★☆☆)" is a heading,
+    "…等行业（如纺织）。" and "(see above.)" are not)."""
+    stripped = _without_trailing_brackets(raw.strip())
+    return not stripped or stripped[-1] not in '。！？!?；;.”"」』%'
+
+
+def _without_trailing_brackets(text: str) -> str:
+    """`text` without the bracketed groups it ends with (nested ones too), unless a sentence ends inside one."""
+    while text and text[-1] in ")）":
+        depth = 0
+        for i in range(len(text) - 1, -1, -1):
+            depth += text[i] in ")）"
+            depth -= text[i] in "(（"
+            if depth == 0:
+                break
+        else:
+            return text  # unbalanced: leave it as it is
+        inner = text[i + 1 : -1].rstrip()
+        if inner and inner[-1] in "。！？!?.":
+            return inner  # "(…。)": the sentence ends inside the bracket
+        text = text[:i].rstrip()
+    return text
 
 
 def is_answer_label(sentence: str) -> bool:
