@@ -38,7 +38,8 @@ def test_text_upload_is_stored_by_id_and_answerable(library: DocumentLibrary, tm
     row = next(r for r in library.documents() if r.doc_id == result.doc_id)
     assert row.removable and row.title == "光谷园区笔记"
     answer = library.advisor.retrieve(
-        __import__("advisor.answer.question").answer.question.prepare_question("共享检测平台", 1000)
+        __import__("advisor.answer.question").answer.question.prepare_question("共享检测平台", 1000),
+        mode="bm25",  # the hash embedder's dense ranks are noise: fused, the upload's rank varies by machine
     )
     assert any(p.chunk.doc_id == result.doc_id for p in answer.passages)
 

@@ -176,7 +176,8 @@ def test_an_index_from_before_versions_is_converted_once(isolated_home: Path, co
     shutil.rmtree(advisor.index.snapshots.root)
     fresh = _advisor(isolated_home, corpus_copy)
     assert len(fresh.index.chunks()) == chunks and fresh.index.version() == 1
-    assert fresh.ask("产业集聚和产业集群有什么区别？").passages[0].chunk.doc_id == "cluster-vs-agglomeration"
+    answer = fresh.ask("产业集聚和产业集群有什么区别？", mode="bm25")  # hash-embedder dense ranks are noise
+    assert answer.passages[0].chunk.doc_id == "cluster-vs-agglomeration"
 
 
 def test_a_warmed_up_worker_follows_without_being_asked(isolated_home: Path, corpus_copy: Path) -> None:
