@@ -211,3 +211,26 @@ def test_an_english_piece_that_starts_in_lower_case_comes_with_what_it_continues
         "How does a cluster resist risk?", [p], [reading(p, 0.9, {"for example": 0.9, "Risk": 0.3})]
     )
     assert text.index("Risk resilience") < text.index("for example")  # never opens mid-sentence
+
+
+def test_the_authors_set_up_and_sign_off_are_never_the_advice() -> None:
+    for zh, en in [
+        (
+            "我们将持续跟踪生态价值流动的量子纠缠效应。",
+            "We will keep tracking the quantum entanglement effect of value flows.",
+        ),
+        (
+            "最后送各位产业运营者一句箴言:生态链是养育出来的。",
+            "Finally, a maxim for all of you: an ecosystem is nurtured.",
+        ),
+    ]:
+        assert "intro" in sentence_roles(zh, "zh") and "intro" in sentence_roles(en, "en"), en
+    # a paragraph the author opens with their set-up stays set-up, anecdote and all
+    opening = passage(
+        "d:6",
+        "作为一名深耕产业运营领域十余年的从业者，我曾多次被问及这个问题。"
+        "某次与某省级开发区管委会主任的对话中，他说企业间的协同效率低得惊人。",
+    )
+    readings = [reading(opening, 0.9, {"某次": 0.6}), reading(STEPS, 0.8, {"第二步": 0.7})]
+    text = answer("我们园区企业很多但产值上不去，怎么办？", [opening, STEPS], readings)
+    assert "某次与" not in text and "第二步" in text

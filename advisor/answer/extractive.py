@@ -138,16 +138,17 @@ class ExtractiveAnswerer:
         if not rows:
             return []
         relevance = self._relevance(question, passages, readings, rows)
-        out = []
+        out: list[Candidate] = []
+        intro_lines: set[tuple[int, int]] = set()  # a paragraph opened by the author's set-up is set-up
+        intro: frozenset[Role] = frozenset({"intro"})
         for (rank, order, line, head, raw, shown), score in zip(rows, relevance, strict=True):
             passage_lang: Lang = passages[rank].chunk.lang
             roles = sentence_roles(shown, passage_lang)
+            roles |= intro if (rank, line) in intro_lines else frozenset()
+            intro_lines |= {(rank, line)} if head and "intro" in roles else set()
             heading = is_heading(raw)
-            if (
-                "question" in roles
-                or len(shown) < MIN_SENTENCE_CHARS[passage_lang]
-                or (heading and "figure" not in roles)
-            ):
+            short = len(shown) < MIN_SENTENCE_CHARS[passage_lang]
+            if "question" in roles or short or (heading and "figure" not in roles):
                 continue
             score += PROFILE_BONUS if addressed_to(shown, passage_lang, profile) else 0.0
             leans, qa = leans_on_previous(raw, passage_lang), (rank, line) in qa_lines

@@ -33,12 +33,14 @@ Role = Literal[
 # too moved those roles toward agreement but cost a dev question its key facts, so they wait.
 _ROLE_CUES: dict[Role, dict[str, str]] = {
     "intro": {
-        "zh": r"^(?:作为一名|作為一名|我曾|我们是否|這讓我|这让我|本文|下面|以下)|^[^，,。]{0,12}(?:我|笔者)(?:曾|认为|發現|发现)",
+        # the author's set-up, and the sign-off (我们将持续…, 最后送各位…一句箴言, 愿您…)
+        "zh": r"^(?:作为一名|作為一名|我曾|我们是否|這讓我|这让我|本文|下面|以下|我们将持续|我们将继续|最后送|愿您|愿你)|^[^，,。]{0,12}(?:我|笔者)(?:曾|认为|發現|发现)",
         # the same openings in English: 作为一名 As a, 我曾 I once, 我们是否 Have we, 这让我 This made me, 本文 This
         # article, 下面/以下 Below / The following, 我…认为/发现 I think / I found
         "en": (
             r"^(?:As a\b|I have\b|I once\b|This article\b|Below\b|In this\b|The following\b"
-            r"|This (?:made|makes|led|leads) (?:me|us)\b|(?:Have|Are|Did) we\b)"
+            r"|This (?:made|makes|led|leads) (?:me|us)\b|(?:Have|Are|Did) we\b"
+            r"|We will (?:keep|continue)\b|Finally, a (?:maxim|word|motto)\b|May (?:the|your)\b)"
             r"|^(?:We|I)\b.{0,30}\b(?:asked|wondered)\b|^[^,.]{0,40}\bI (?:once|think|believe|found|realized)\b"
         ),
     },
