@@ -35,6 +35,7 @@ PROFILE_BONUS = 0.08  # a sentence that speaks to the client's own position come
 MAX_SENTENCES = 8
 MAX_CHARS = 900
 MIN_SENTENCE_CHARS = {"zh": 8, "en": 25}
+_INTRO: frozenset[Role] = frozenset({"intro"})
 # How much a sentence's part in the text counts for each kind of question (added to its relevance, 0–1).
 ROLE_WEIGHTS: dict[Intent, dict[Role, float]] = {
     "advice": {"remedy": 0.25, "case": 0.1, "figure": 0.05, "cause": 0.05, "problem": -0.15, "intro": -0.6},
@@ -140,14 +141,14 @@ class ExtractiveAnswerer:
         relevance = self._relevance(question, passages, readings, rows)
         out: list[Candidate] = []
         intro_lines: set[tuple[int, int]] = set()  # a paragraph opened by the author's set-up is set-up
-        intro: frozenset[Role] = frozenset({"intro"})
         for (rank, order, line, head, raw, shown), score in zip(rows, relevance, strict=True):
             passage_lang: Lang = passages[rank].chunk.lang
             roles = sentence_roles(shown, passage_lang)
-            roles |= intro if (rank, line) in intro_lines else frozenset()
-            intro_lines |= {(rank, line)} if head and "intro" in roles else set()
-            heading = is_heading(raw)
-            short = len(shown) < MIN_SENTENCE_CHARS[passage_lang]
+            if head and "intro" in roles:
+                intro_lines.add((rank, line))
+            elif (rank, line) in intro_lines:
+                roles |= _INTRO
+            heading, short = is_heading(raw), len(shown) < MIN_SENTENCE_CHARS[passage_lang]
             if "question" in roles or short or (heading and "figure" not in roles):
                 continue
             score += PROFILE_BONUS if addressed_to(shown, passage_lang, profile) else 0.0

@@ -116,9 +116,9 @@ def language_match(answer: Answer, expected: str) -> float:
 _LETTER = re.compile(r"[A-Za-z]")
 _FIGURE = re.compile(r"\d+(?:[.,]\d+)*")
 _NUMBERED = re.compile(r"^\s*1[.、)]\s+\S", re.MULTILINE)
-_ORDINAL = re.compile(
-    r"^\s*(?:\d+|[IVX]+)[.、)](?!\d)", re.MULTILINE
-)  # "2. How can…", "3.认知误区…": a list's numbering
+_NUMBERED_LINE = re.compile(r"^\s*\d+[.、)]\s+(.+)$", re.MULTILINE)  # group 1: the line without its number
+# A list's numbering at the start of a line ("2. How can…", "3.认知误区…", "III."), never "1.21.8".
+_ORDINAL = re.compile(r"^\s*(?:\d+|[IVX]+)[.、)](?!\d)", re.MULTILINE)
 ADVICE_TYPES = ("advice", "diagnosis")
 
 
@@ -146,7 +146,7 @@ def advice_has_actions(answer: Answer, item: Item) -> float | None:
     from ..answer.roles import sentence_roles
 
     # each numbered line without its number: "1." would read as a figure, and a figure makes a sentence a case
-    lines = [m.group(1) for m in re.finditer(r"^\s*\d+[.、)]\s+(.+)$", answer.text, re.MULTILINE)]
+    lines = _NUMBERED_LINE.findall(answer.text)
     remedy = any("remedy" in sentence_roles(MARKER.sub("", line), answer.lang) for line in lines)
     return float(bool(_NUMBERED.search(answer.text)) and remedy)
 
