@@ -121,11 +121,9 @@ class Advisor(CoreTools):
         lexical = LexicalIndex.from_stored(snapshot.chunks.ids, snapshot.lexicon)
         # Rows are decoded as questions use them; an upload's are shown by its file's name and page.
         chunks = snapshot.chunks.viewed(UploadPlaces(self.settings.uploads_dir))
-        records = snapshot.chunks.record_map()
-        for vectors in self.index.vectors():
-            vectors.know_records(records)
+        # Dense search reads the version's flat vectors until this process warms the vector store.
         retriever = HybridRetriever(
-            chunks, self.index.vectors(), lexical, candidates=self.settings.candidates
+            chunks, self.index.dense(snapshot), lexical, candidates=self.settings.candidates
         )
         return snapshot.version, retriever
 
@@ -136,7 +134,11 @@ class Advisor(CoreTools):
     def warm_up(self, concurrent: bool = False) -> None:
         """Load models and indexes now rather than on the first question, and follow new index versions;
         `concurrent`: a server that answers several questions at once (encoders pick their engine for it)."""
+        from .text import load_dictionary
+
         retriever = self.retriever()
+        self.index.warm_dense()
+        load_dictionary()  # jieba's whole word list, not a question's worth at a time (jieba_lazy.py)
         for embedder in self.embedders:
             serve = getattr(embedder, "serve_concurrently", None)
             if concurrent and serve is not None:

@@ -108,6 +108,7 @@ def test_searches_map_their_hits_to_chunks_without_asking_chroma(tmp_path: Path)
 
     advisor = Advisor(Settings(home=tmp_path / "home"), embedders=[HashEmbedder()])
     advisor.ingest()
+    advisor.index.warm_dense()  # searches go to Chroma (a cold process reads the flat vectors: no Chroma at all)
     parts = [part for index in advisor.index.vectors() for part in index.parts.values()]
     asked: list[object] = []
     for part in parts:

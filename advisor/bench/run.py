@@ -24,7 +24,7 @@ from ..embed.base import Embedder
 from ..index.lexical import StoredLexicon
 from ..ingest.load import iter_files, load_file
 from ..ingest.split import split_corpus
-from .latency import latency_block
+from .latency import flat_search_ms, latency_block
 from .load import bench_load
 from .measure import Log, machine
 from .processes import advisor_env, cli_cold_start
@@ -122,6 +122,7 @@ def bench_scale(
             "store_and_version_build_s": round(build_s, 1),
             "lexical_index_load_s": round(lexical_s, 3),
             "retriever_load_s": round(load_s, 2),
+            "flat_search_ms": flat_search_ms(advisor, sets["advice"]),
             **latency_block(advisor, sets),
         }
         if size == max(sizes):

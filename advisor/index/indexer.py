@@ -8,10 +8,11 @@ shared by threads and processes; readers never wait for it: they keep answering 
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ from .table import ChunkTable
 from .vector_store import SyncResult
 
 ProgressFactory = Callable[[int, str], Callable[[int], None]]  # (total, label) -> advance(n)
+log = logging.getLogger(__name__)
 _DOC_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")  # safe as a file name: no separators, no '..'
 
 
@@ -86,6 +88,7 @@ class Index:
         self._client: Any = None
         self._vectors: list[EncoderIndex] | None = None
         self._loaded: Snapshot | None = None
+        self.dense_warm = False  # set once this process has loaded the store's indexes (warm_dense)
         self._lock = threading.Lock()  # guards opening the store and the loaded-version cache
 
     # --- reading -----------------------------------------------------------------------------------
@@ -99,6 +102,17 @@ class Index:
                     for e in self.embedders
                 ]
             return self._vectors
+
+    def warm_dense(self) -> None:
+        """Load the vector store's indexes now; from then on this process's dense searches go to the store
+        (faster warm than the flat scan a cold start uses, see flat.py)."""
+        for store in self.vectors():
+            store.warm()
+        self.dense_warm = True
+
+    def dense(self, snapshot: Snapshot) -> list[VersionDense]:
+        """Dense search for one version, one per encoder: its flat vectors until the store is warm."""
+        return [VersionDense(self, position, e, snapshot) for position, e in enumerate(self.embedders)]
 
     def version(self) -> int:
         """The current version's number (0 before the first ingest); cheap enough to ask on every question."""
@@ -173,10 +187,16 @@ class Index:
                 raise
             sources = [source_row(p.doc, counts.get(p.doc.doc_id, 0)) for p in plan]
             same_sources = previous is not None and _by_id(sources) == _by_id(previous.sources)
-            if previous is not None and builder.unchanged(previous) and same_sources:
+            stored = previous is not None and all(previous.has_flat(e.key) for e in self.embedders)
+            if previous is not None and builder.unchanged(previous) and same_sources and stored:
                 builder.abandon()  # nothing to follow: workers keep the version they have
                 report.version = previous.version
             else:
+                try:
+                    self._attach_vectors(builder, previous)
+                except BaseException:
+                    builder.abandon()
+                    raise
                 report.version = self.snapshots.publish(builder, sources)
             return report
 
@@ -241,7 +261,8 @@ class Index:
                 store.add_precomputed(chunks, matrix)
             previous = self.snapshots.load()
             table = [*(previous.chunks if previous else []), *chunks]
-            return self._publish(previous, table, sources_from_chunks(table))
+            fresh = [{c.chunk_id: row for c, row in zip(chunks, matrix, strict=True)} for matrix in vectors]
+            return self._publish(previous, table, sources_from_chunks(table), fresh)
 
     def _uploads_dir(self, doc_id: str) -> Path:
         if self.registry.uploads_dir is None:
@@ -250,16 +271,88 @@ class Index:
             raise ValueError(f"not a document id: {doc_id!r}")
         return self.registry.uploads_dir
 
-    def _publish(self, previous: Snapshot | None, chunks: Sequence[Chunk], sources: list[SourceInfo]) -> int:
-        """Write and publish a version holding `chunks` (call while writing)."""
+    def _publish(
+        self,
+        previous: Snapshot | None,
+        chunks: Sequence[Chunk],
+        sources: list[SourceInfo],
+        fresh: Sequence[Mapping[str, np.ndarray]] = (),
+    ) -> int:
+        """Write and publish a version holding `chunks` (call while writing); `fresh`: per encoder, chunk id →
+        vector of chunks whose vectors are at hand."""
         builder: SnapshotBuilder = self.snapshots.builder(previous)
         try:
             for chunk in chunks:
                 builder.add(chunk)
+            self._attach_vectors(builder, previous, fresh)
         except BaseException:
             builder.abandon()
             raise
         return self.snapshots.publish(builder, sources)
+
+    def _attach_vectors(
+        self,
+        builder: SnapshotBuilder,
+        previous: Snapshot | None,
+        fresh: Sequence[Mapping[str, np.ndarray]] = (),
+    ) -> None:
+        """Give the version being built each encoder's vectors in table order (flat.py): from the previous
+        version's file where a record is unchanged, else from `fresh` or the vector store. An encoder whose
+        vectors cannot all be found gets no file; its questions then go to the store."""
+        n = builder.count
+        records = previous.chunks.records if previous is not None else None
+        old_rows = {r: i for i, r in enumerate(records)} if records else {}
+        for position, store in enumerate(self.vectors()):
+            key = store.embedder.key
+            rows: list[np.ndarray | None] = [None] * n
+            old = previous.flat(key) if previous is not None else None
+            if old is not None and len(old.matrix) == len(old_rows):
+                for i, record in enumerate(builder.records):
+                    at = old_rows.get(record)
+                    if at is not None:
+                        rows[i] = old.matrix[at]
+            given = fresh[position] if position < len(fresh) else {}
+            for i, chunk_id in enumerate(builder.ids):
+                if rows[i] is None and chunk_id in given:
+                    rows[i] = given[chunk_id]
+            # Ingested records are stored under their record id; precomputed ones under their chunk id.
+            for names in (builder.records, builder.ids):
+                wanted = [i for i in range(n) if rows[i] is None]
+                if not wanted:
+                    break
+                found = store.vectors_of([names[i] for i in wanted])
+                for i in wanted:
+                    rows[i] = found.get(names[i])
+            if n and all(row is not None for row in rows):
+                builder.vectors[key] = np.stack(
+                    [np.asarray(r, dtype=np.float32) for r in rows if r is not None]
+                )
+            elif n:
+                lost = sum(row is None for row in rows)
+                log.warning("%s: %d vectors not found; this version is searched in the store", key, lost)
+
+
+class VersionDense:
+    """One encoder's dense search over one version: the version's flat vectors (no store to open or load:
+    a cold start), or the vector store once this process has warmed it or when the version has no file."""
+
+    def __init__(self, index: Index, position: int, embedder: Embedder, snapshot: Snapshot) -> None:
+        self.embedder = embedder
+        self._index = index
+        self._position = position
+        self._snapshot = snapshot
+        self.flat = snapshot.flat(embedder.key)
+        self._records: Mapping[str, str] | None = None
+
+    def search(self, vector: np.ndarray, k: int, lang: str | None = None) -> list[tuple[str, float]]:
+        if self.flat is not None and not self._index.dense_warm:
+            return self.flat.search(vector, k, lang)
+        store = self._index.vectors()[self._position]
+        if self._records is None:
+            self._records = self._snapshot.chunks.record_map()
+        if store.parts and next(iter(store.parts.values())).known_records is not self._records:
+            store.know_records(self._records)  # hits map to this version's chunks without asking the store
+        return store.search(vector, k, lang)
 
 
 def _by_id(sources: Sequence[SourceInfo]) -> dict[str, SourceInfo]:

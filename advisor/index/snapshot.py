@@ -23,6 +23,7 @@ import numpy as np
 import orjson
 
 from ..schema import Chunk, SourceInfo
+from .flat import FlatVectors, flat_path, write_flat
 from .lexical import StoredLexicon, TermCounter
 from .manifest import read_manifest, write_manifest
 from .store import record_id
@@ -39,6 +40,16 @@ class Snapshot:
     chunks: ChunkTable  # in table order: the lexical index's rows; decoded as rows are used
     lexicon: StoredLexicon
     sources: list[SourceInfo]
+    folder: Path | None = None  # where its files are (None: an empty version held in memory)
+
+    def flat(self, key: str) -> FlatVectors | None:
+        """This version's stored vectors of encoder `key` (flat.py), or None when it has none."""
+        if self.folder is None:
+            return None
+        return FlatVectors.open(self.folder, key, self.chunks.ids, self.chunks.langs)
+
+    def has_flat(self, key: str) -> bool:
+        return self.folder is not None and flat_path(self.folder, key).is_file()
 
 
 def _row(chunk: Chunk) -> list[object]:
@@ -59,6 +70,7 @@ class SnapshotBuilder:
         self._langs: list[str] = []
         self._ranges: list[tuple[int, int]] = []
         self._records: list[str] = []
+        self.vectors: dict[str, np.ndarray] = {}  # encoder key → a row per chunk, set before publishing
         self.count = 0
         self._previous = {c.chunk_id: (row, c) for row, c in enumerate(previous.chunks)} if previous else {}
         self._same = previous is not None
@@ -87,6 +99,18 @@ class SnapshotBuilder:
             self._same = hit is not None and hit[1] == chunk
         self.count += 1
 
+    @property
+    def ids(self) -> list[str]:
+        return self._ids
+
+    @property
+    def langs(self) -> list[str]:
+        return self._langs
+
+    @property
+    def records(self) -> list[str]:
+        return self._records
+
     def unchanged(self, previous: Snapshot) -> bool:
         """True when the chunks added so far are exactly `previous`'s (in any order), stored the same way (a
         version written before row ranges and record ids were stored is written again, once)."""
@@ -97,6 +121,9 @@ class SnapshotBuilder:
         self._table.close()
         write_keys(self.folder, self._ids, self._langs, self._ranges, self._records)
         self.terms.finish().save(self.folder / "lexical")
+        for key, matrix in self.vectors.items():
+            if len(matrix) == self.count:
+                write_flat(self.folder, key, matrix)
         write_manifest(self.folder / "manifest.json", sources)
 
     def abandon(self) -> None:
@@ -132,6 +159,7 @@ class SnapshotStore:
             ChunkTable.open(folder),
             StoredLexicon.load(folder / "lexical"),
             read_manifest(folder / "manifest.json"),
+            folder,
         )
 
     @contextmanager

@@ -233,6 +233,24 @@ class VectorIndex:
             for m, e in self._get_all(["embeddings", "metadatas"])
         }
 
+    def vectors_of(self, ids: Sequence[str], page: int = 2000) -> dict[str, np.ndarray]:
+        """Record id → stored vector, for those of `ids` the collection holds."""
+        out: dict[str, np.ndarray] = {}
+        for start in range(0, len(ids), page):
+            got = self._collection.get(ids=list(ids[start : start + page]), include=["embeddings"])
+            embeddings = got.get("embeddings")
+            if embeddings is None:
+                continue
+            for record, vector in zip(got["ids"], embeddings, strict=True):
+                out[str(record)] = np.asarray(vector, dtype=np.float32)
+        return out
+
+    def warm(self) -> None:
+        """Load the collection's index now (Chroma loads it on the first query), so questions find it loaded."""
+        if self.count():
+            vector = self.embedder.embed_query("warm up").tolist()
+            self._collection.query(query_embeddings=[vector], n_results=1, include=["distances"])
+
     def count(self) -> int:
         """Chunks in the collection (remembered until this process changes the collection)."""
         if self._count is None:
@@ -343,6 +361,17 @@ class EncoderIndex:
 
     def count(self) -> int:
         return sum(part.count() for part in self.parts.values())
+
+    def vectors_of(self, ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """Record id → stored vector, for those of `ids` any language's collection holds."""
+        out: dict[str, np.ndarray] = {}
+        for part in self.parts.values():
+            out.update(part.vectors_of([i for i in ids if i not in out]))
+        return out
+
+    def warm(self) -> None:
+        for part in self.parts.values():
+            part.warm()
 
     def chunks(self) -> list[Chunk]:
         """Every chunk, in document order."""
