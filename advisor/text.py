@@ -77,15 +77,45 @@ def fold(text: str) -> str:
     return text.lower()
 
 
+_LAZY: list[Any] = []  # the LazyWords feeding jieba's tokenizer (jieba_lazy.py), when it could be had
+
+
 @lru_cache(maxsize=1)
 def _jieba() -> Any:
     import logging
 
     import jieba
 
+    from .jieba_lazy import lazy_words
+
     jieba.setLogLevel(logging.WARNING)
-    jieba.initialize()
+    lazy = lazy_words(jieba)
+    if lazy is None:
+        jieba.initialize()
+    else:
+        _LAZY.append(lazy)
     return jieba
+
+
+def _cut(text: str) -> list[str]:
+    """jieba's words of `text` (its dictionary read as far as this text needs it)."""
+    jieba = _jieba()
+    if _LAZY:
+        _LAZY[0].prepare(text)
+    return list(jieba.lcut(text))
+
+
+def load_dictionary() -> None:
+    """Load jieba's whole dictionary now (a long-lived process or an ingest: it cuts much text)."""
+    _jieba()
+    if _LAZY:
+        _LAZY[0].load_full()
+
+
+def _in_dictionary(word: str) -> bool:
+    if _LAZY:
+        return bool(_LAZY[0].get(word))
+    return bool(_jieba().dt.FREQ.get(word))
 
 
 @lru_cache(maxsize=1)
@@ -150,7 +180,7 @@ def word_class(word: str) -> str:
         return "name"
     if word in function:
         return "other"
-    if not _jieba().dt.FREQ.get(word):  # a word jieba guessed: a two-character guess is mostly a misfit
+    if not _in_dictionary(word):  # a word jieba guessed: a two-character guess is mostly a misfit
         return "content" if len(word) >= 3 else "other"
     return "content"
 
@@ -162,9 +192,9 @@ def words(text: str) -> list[str]:
     """
     simple = simplify(text)
     if len(simple) != len(text):  # a phrase conversion changed the length: cut the text as it is
-        return [w.strip() or " " for w in _jieba().lcut(text) if w]
+        return [w.strip() or " " for w in _cut(text) if w]
     out, at = [], 0
-    for piece in _jieba().lcut(simple):
+    for piece in _cut(simple):
         out.append(text[at : at + len(piece)].strip() or " ")
         at += len(piece)
     return [w for w in out if w]
@@ -181,7 +211,7 @@ def _stem(word: str) -> str:
 def tokenize(text: str) -> list[str]:
     """Lexical tokens of folded text: jieba words for Chinese, stemmed words for English, no stopwords."""
     tokens: list[str] = []
-    for raw in _jieba().lcut(fold(text)):
+    for raw in _cut(fold(text)):
         tok = raw.strip()
         if not tok or not _WORDISH.search(tok):
             continue
