@@ -68,3 +68,17 @@ def test_load_documents_each_carry_a_word_to_ask_for(tmp_path: Path, corpus_copy
     assert len(set(words)) == 3 and len(files) == 3
     doc = load_file(files[0], tmp_path / "docs")
     assert doc.doc_id == "loadtest-0000" and words[0] in doc.body
+
+
+def test_a_bench_home_shares_the_bundled_model_so_no_child_rebuilds_it(tmp_path: Path) -> None:
+    """The first `advisor ask` in a scale home once measured an e5 rebuild (~25 s): the home had its own
+    empty model cache. A bench home is only another index."""
+    from advisor.bench.processes import advisor_env, at_home
+
+    settings = Settings(home=tmp_path / "main", models_dir=tmp_path / "models")
+    moved = at_home(settings, tmp_path / "scale-100000", corpus_dir=tmp_path / "docs")
+    assert moved.home == tmp_path / "scale-100000" and moved.corpus_dir == tmp_path / "docs"
+    assert moved.model_cache == settings.model_cache == tmp_path / "models"
+    env = advisor_env(moved)
+    assert env["ADVISOR_HOME"] == str(tmp_path / "scale-100000")
+    assert env["ADVISOR_MODELS_DIR"] == str(settings.model_cache)

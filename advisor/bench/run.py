@@ -27,7 +27,7 @@ from ..ingest.split import split_corpus
 from .latency import flat_search_ms, latency_block
 from .load import bench_load
 from .measure import Log, machine
-from .processes import advisor_env, cli_cold_start
+from .processes import advisor_env, at_home, cli_cold_start
 from .questions import bench_questions
 from .summary import summarise_run
 from .synthetic import as_markdown_documents, derived_vectors, synthetic_chunks
@@ -67,7 +67,7 @@ def bench_ingest(
             embedder.embed_passages(texts[i : i + 64])
     bare_s = time.perf_counter() - started
     log(f"ingest: bare {bare_s:.1f}s — now the full pipeline")
-    pipeline_settings = settings.model_copy(update={"home": work / "ingest-home", "corpus_dir": corpus})
+    pipeline_settings = at_home(settings, work / "ingest-home", corpus_dir=corpus)
     started = time.perf_counter()
     report = Advisor(pipeline_settings, embedders=embedders).ingest()
     pipeline_s = time.perf_counter() - started
@@ -99,7 +99,7 @@ def bench_scale(
     for size in sizes:
         chunks, origins = synthetic_chunks(real, max(size - len(real), 0), seed=size)
         home = work / f"scale-{size}"
-        writer = Advisor(settings.model_copy(update={"home": home}), embedders=embedders)
+        writer = Advisor(at_home(settings, home), embedders=embedders)
         vectors = [
             np.concatenate(
                 [np.stack([by_chunk[c.chunk_id] for c in real]), derived_vectors(origins, by_chunk)]
@@ -109,7 +109,7 @@ def bench_scale(
         started = time.perf_counter()
         writer.index.add_precomputed([*real, *chunks], vectors)
         build_s = time.perf_counter() - started
-        advisor = Advisor(settings.model_copy(update={"home": home}), embedders=embedders)  # a fresh reader
+        advisor = Advisor(at_home(settings, home), embedders=embedders)  # a fresh reader
         started = time.perf_counter()
         StoredLexicon.load(advisor.index.snapshots.root / f"v{advisor.index.version():08d}" / "lexical")
         lexical_s = time.perf_counter() - started
