@@ -13,13 +13,19 @@ from .users import ask, summarise, users_asking
 
 
 def bench_web(
-    settings: Settings, questions: Sequence[str], users: int, per_user: int, log: Log
+    settings: Settings,
+    questions: Sequence[str],
+    users: int,
+    per_user: int,
+    log: Log,
+    **env: str,
 ) -> dict[str, Any]:
-    """Web server: start to first answer, steady memory, and N users asking at once through gradio_client."""
+    """Web server: start to first answer, steady memory, and N users asking at once through gradio_client;
+    `env` adds settings for the worker (ADVISOR_READER="none": a worker without the reader)."""
     from gradio_client import Client
 
     started = time.perf_counter()
-    with web_worker(advisor_env(settings), free_port()) as (url, proc, ready_s):
+    with web_worker(advisor_env(settings, **env), free_port()) as (url, proc, ready_s):
         first = ask(Client(url, verbose=False), url, questions[0])
         if first.error:
             return {"error": first.error}
@@ -34,5 +40,5 @@ def bench_web(
             "rss_mb_after_load": rss_mb(proc.pid),
             "concurrency": {"users": users, **summarise(results, time.perf_counter() - t0)},
         }
-    log(f"web: {result}")
+    log(f"web{' ' + str(env) if env else ''}: {result}")
     return result
