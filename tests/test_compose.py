@@ -68,6 +68,30 @@ def test_question_intent_follows_what_is_asked_in_both_languages() -> None:
     assert question_intent("When did the chain leader system start?", "en") == "fact"
 
 
+def test_english_intent_cues_mirror_the_chinese_ones() -> None:
+    """A client checking their own case (是不是/算不算 → "Is this really…", "Are we…"), asking what is missing
+    (缺什么/问题出在哪) or for a precedent (先例, 有没有…做过 → "Has anyone…") asks for advice or a case in
+    either language; a plain question stays a fact."""
+    for zh, en, intent in [
+        ("这到底算不算真正的集群？", "Is this really a cluster?", "advice"),
+        (
+            "我们是不是衡量错了指标？",
+            "Our board wants more firms. Are we measuring the wrong thing?",
+            "advice",
+        ),
+        ("我们到底缺了什么？", "Is that label accurate, and what's missing?", "advice"),
+        ("问题到底出在哪？", "What's gone wrong here?", "advice"),
+        ("有没有类似的先例？", "Any precedent with numbers?", "case"),
+        ("有没有园区做过的例子？", "Has any zone handled a sudden exit like this?", "case"),
+    ]:
+        assert question_intent(zh, "zh") == intent, zh
+        assert question_intent(en, "en") == intent, en
+    assert question_intent("Which strategy holds up better over the long run?", "en") == "comparison"
+    assert question_intent("Is there a practical model for sharing engineers?", "en") == "advice"
+    assert question_intent("How many firms did the base bring in?", "en") == "fact"
+    assert question_intent("Where is the cluster located?", "en") == "fact"
+
+
 def test_sentence_roles_labels_and_references() -> None:
     assert {"case", "figure"} <= sentence_roles(
         "某医疗器械产业基地初期尝试大而全的招商策略，导致产品同质化率高达63%。", "zh"
