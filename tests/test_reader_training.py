@@ -36,9 +36,16 @@ def test_feature_reader_recipe_builds_rows_from_the_pipeline_and_fits_weights(tm
         str(tmp_path / "rows"),
         "--only",
         "golden",
+        "client_dev",
     )
     rows = np.load(tmp_path / "rows" / "golden.npz")
     assert rows["P"].shape[1] == len(PASSAGE_FEATURES) and rows["y"].any() and not rows["y"].all()
+    # the client-style dev split runs too, its withheld items as the eval runs them (never a positive)
+    client = np.load(tmp_path / "rows" / "client_dev.npz")
+    runs = [json.loads(str(q)) for q in client["questions"]]
+    assert {r["lang"] for r in runs} == {"zh", "en"} and any(r["found"] for r in runs)
+    withheld = [r for r in runs if r["group"].split(":")[1] in {"cd-022", "cd-046"}]
+    assert len(withheld) == 2 and all(r["withheld"] > 0 and not r["found"] for r in withheld)
     weights = tmp_path / "w.json"
     run(
         "training/reader/train.py",

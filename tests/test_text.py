@@ -5,6 +5,7 @@ from advisor.text import (
     collapse_ws,
     detect_lang,
     fold,
+    general_specificity,
     has_content,
     simplify,
     split_sentences,
@@ -94,3 +95,45 @@ def test_word_classes_read_back_from_their_cache_are_the_dictionarys(tmp_path, m
     text._dictionary_classes.cache_clear()
     assert text._dictionary_classes() == built  # a damaged file is parsed again, not trusted
     assert "苏州" in built[0] and "的" in built[1]
+
+
+def test_general_specificity_tells_everyday_words_from_rare_terms() -> None:
+    """For words a corpus never uses: jieba's general counts, a fact of Chinese, not of any corpus."""
+    everyday = [general_specificity(w) for w in ("想", "到底", "有没有")]
+    rare = [general_specificity(w) for w in ("线束", "营业额")]
+    assert all(v is not None and 0.0 < v < 0.6 for v in everyday), everyday
+    assert all(v is not None and v > 0.7 for v in rare), rare
+    assert general_specificity("產業") == general_specificity("产业")  # Traditional folds the same way
+    # no general figure for English, figures or names (a name is specific whatever its count)
+    assert general_specificity("cluster") is None
+    assert general_specificity("2023年") is None
+    assert general_specificity("北京") is None
+
+
+class _Corpus:
+    """A vocabulary of a few words, each of middling specificity."""
+
+    words = frozenset({"产业", "集群", "企业"})
+
+    def knows(self, token: str) -> bool:
+        return token in self.words
+
+    def idf(self, token: str) -> float:
+        return 0.4 if token in self.words else 1.0
+
+    def pinyin_map(self) -> dict[str, list[str]]:
+        return {}
+
+
+def test_a_clients_everyday_words_do_not_make_a_question_about_something_the_corpus_lacks() -> None:
+    """The reader's query weights: a word the corpus never uses weighs its general specificity, so "到底"
+    counts for little and a rare term ("线束") for much; the corpus's own words keep the corpus's idf."""
+    from advisor.read.features import absent_share, query_weights
+    from advisor.schema import Question
+
+    weights = query_weights(Question("我们到底算不算产业集群？", "zh"), _Corpus())
+    assert weights["产业"] == weights["集群"] == 0.4
+    assert weights["到底"] < 0.6
+    everyday = absent_share(weights, _Corpus())
+    rare = absent_share(query_weights(Question("我们线束算不算产业集群？", "zh"), _Corpus()), _Corpus())
+    assert everyday < rare

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..schema import Passage, Question, Vocabulary
-from ..text import split_sentences, tokenize
+from ..text import general_specificity, split_sentences, tokenize
 
 PASSAGE_FEATURES = (
     "cos_e5",  # passage cosine, bundled e5 (raw)
@@ -104,15 +104,21 @@ def lift(passage: Passage, encoder: str) -> float:
 
 def query_weights(question: Question, vocabulary: Vocabulary) -> dict[str, float]:
     """The question's words with how specific each is in the corpus; a romanised Chinese name ('Wenzhou')
-    stands for the name the corpus writes in Chinese (温州), so an English question can match it."""
+    stands for the name the corpus writes in Chinese (温州), so an English question can match it; a Chinese
+    word the corpus never uses weighs what it weighs in Chinese at large (`text.general_specificity`)."""
     pinyin = vocabulary.pinyin_map()
     weights: dict[str, float] = {}
     for token in tokenize(question.text):
-        if not vocabulary.knows(token) or token not in pinyin:
+        if not vocabulary.knows(token):
+            # The corpus cannot say how specific a word it never uses is; Chinese at large can (an everyday
+            # "到底" is not what a question is about, a rare term is). Else as specific as can be.
+            general = general_specificity(token)
+            weights[token] = general if general is not None else vocabulary.idf(token)
+        elif token in pinyin:
+            for name in pinyin[token][:1]:
+                weights[name] = vocabulary.idf(name)
+        else:
             weights[token] = vocabulary.idf(token)
-            continue
-        for name in pinyin[token][:1]:
-            weights[name] = vocabulary.idf(name)
     return weights
 
 

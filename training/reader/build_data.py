@@ -9,8 +9,8 @@ at question time, so training and use see the same numbers.
 
 Sources (see training/README.md): CMRC 2018 and DRCD (Chinese questions), the project's English
 translations of 2,000 of those questions (training/data/), XQuAD-rag dev articles dev-00…dev-11 (both
-languages) and the dev split evals/golden.jsonl on the bundled corpus. Never XQuAD dev-12…dev-23 or
-evals/test.jsonl: those judge the result.
+languages), the dev split evals/golden.jsonl and the client-style dev split evals/client_dev.jsonl on the
+bundled corpus. Never XQuAD dev-12…dev-23, evals/test.jsonl or evals/client.jsonl: those judge the result.
 
     python training/reader/build_data.py --shared ../shared/training --out training/reader/cache
 """
@@ -36,6 +36,7 @@ sys.path.insert(0, str(REPO))
 
 from advisor.config import Settings  # noqa: E402
 from advisor.core import Advisor  # noqa: E402
+from advisor.evals.dataset import Item, withheld_chunks  # noqa: E402
 from advisor.read.features import sentence_rows  # noqa: E402
 from advisor.read.linear import FeatureReader  # noqa: E402
 from advisor.schema import Chunk, Question  # noqa: E402
@@ -56,6 +57,7 @@ class Probe:
     answerable: bool  # False: the data itself says no passage answers (XQuAD's withheld paragraphs)
     article: str  # doc id of its article ("" when unknown)
     paragraph: int = -1  # paragraph index in its article (-1: unknown)
+    withhold: tuple[str, ...] = ()  # an eval item's withheld answer: these passages are left out of its run
 
 
 def _norm(text: str) -> str:
@@ -150,7 +152,16 @@ def dataset_probes(path: Path, source: str, keep: Any = None) -> list[Probe]:
         if item["answerable"] and not answers:
             continue  # no way to tell which passage answers it
         probes.append(
-            Probe(item["id"], source, item["lang"], item["question"], answers, bool(item["answerable"]), "")
+            Probe(
+                item["id"],
+                source,
+                item["lang"],
+                item["question"],
+                answers,
+                bool(item["answerable"]),
+                "",
+                withhold=tuple(item.get("withhold") or ()),
+            )
         )
     return probes
 
@@ -226,8 +237,9 @@ def run(
             if probe.article and off_corpus(probe.qid):
                 article = frozenset(c.chunk_id for c, _ in normed if c.doc_id == probe.article)
                 conditions.append(("o", article))
-        elif not probe.answerable:
-            conditions = [("u", frozenset())]
+        elif not probe.answerable:  # as the eval runs it: an item's withheld answer is left out
+            item = Item(probe.qid, probe.lang, probe.question, "withheld", False, withhold=probe.withhold)
+            conditions = [("u", withheld_chunks(item, [c for c, _ in normed]))]
         lang = probe.lang if probe.lang in ("zh", "en") else detect_lang(probe.question)
         question = Question(probe.question, lang)  # type: ignore[arg-type]
         answers = [_norm(a) for a in probe.answers if a.strip()]
@@ -262,6 +274,7 @@ def run(
                     "answerable": answerable,
                     "condition": condition,
                     "found": any(labels),
+                    "withheld": len(exclude),  # chunks left out of this run
                 }
             )
         if number % log_every == 0:
@@ -314,7 +327,7 @@ def main() -> None:
     )
     parser.add_argument("--zh", type=int, default=3000, help="Chinese CMRC/DRCD questions to use")
     parser.add_argument("--seed", type=int, default=13)
-    parser.add_argument("--only", nargs="*", default=["qa", "xquad", "golden"])
+    parser.add_argument("--only", nargs="*", default=["qa", "xquad", "golden", "client_dev"])
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
 
@@ -333,6 +346,10 @@ def main() -> None:
         probes = dataset_probes(REPO / "evals" / "golden.jsonl", "golden")
         advisor, reader = advisor_for(REPO / "corpus", args.out / "golden-home", args.models)
         save(args.out / "golden.npz", run(advisor, reader, probes, {}, both=False))
+    if "client_dev" in args.only:  # client-style dev questions (evals/client_dev.jsonl), bundled corpus
+        probes = dataset_probes(REPO / "evals" / "client_dev.jsonl", "client_dev")
+        advisor, reader = advisor_for(REPO / "corpus", args.out / "golden-home", args.models)
+        save(args.out / "client_dev.npz", run(advisor, reader, probes, {}, both=False))
 
 
 if __name__ == "__main__":

@@ -5,8 +5,9 @@
 Passage model: "does this passage answer the question?", per kind (question and passage in the same
 language, or not). Sentence model: "does this sentence hold the answer?", among the sentences of the
 passages read. The operating point (the bias shift that puts it at probability 0.5) is chosen on held-out
-questions of the training sources only, for a target false-refusal rate; XQuAD dev-12…23 and the golden
-test split are never loaded here.
+questions of the training sources only, for a target false-refusal rate; the client-style dev split
+(evals/client_dev.jsonl) sets the open questions' point beside the golden dev split and is never fitted on.
+XQuAD dev-12…23, the golden test split and the client split are never loaded here.
 """
 
 from __future__ import annotations
@@ -85,6 +86,7 @@ def question_texts() -> dict[str, tuple[str, str]]:
     for source, path in (
         ("xquad", REPO / "evals" / "external" / "xquad-rag-dev" / "tune.jsonl"),
         ("golden", REPO / "evals" / "golden.jsonl"),
+        ("client_dev", REPO / "evals" / "client_dev.jsonl"),
     ):
         for line in path.read_text(encoding="utf-8").splitlines():
             if line.strip() and not line.startswith("//"):
@@ -149,7 +151,7 @@ def main() -> None:
     )
     parser.add_argument("--data", type=Path, default=REPO / "training" / "reader" / "cache")
     parser.add_argument("--out", type=Path, default=DEFAULT_WEIGHTS)
-    parser.add_argument("--sources", nargs="*", default=["qa", "xquad", "golden"])
+    parser.add_argument("--sources", nargs="*", default=["qa", "xquad", "golden", "client_dev"])
     parser.add_argument("--holdout", type=float, default=0.25, help="share of CMRC/DRCD questions held out")
     parser.add_argument(
         "--target",
@@ -176,7 +178,17 @@ def main() -> None:
         "the golden dev split for English, XQuAD for questions across languages",
     )
     parser.add_argument(
-        "--calibrate-open-on", default="golden", help="the development set whose open questions set theirs"
+        "--calibrate-open-on",
+        default="golden+client_dev",
+        help="the development sets whose open questions set theirs ('a+b': each counts once): the golden dev "
+        "split and the client-style dev split (questions after the client's own situation)",
+    )
+    parser.add_argument(
+        "--calibrate-only",
+        nargs="*",
+        default=["client_dev"],
+        help="sources whose questions set operating points but are never fitted on (the client-style dev "
+        "split: its questions then measure, held out, what the models learned from the others)",
     )
     parser.add_argument("--c", type=float, default=1.0, help="inverse L2 strength")
     parser.add_argument(
@@ -213,7 +225,10 @@ def main() -> None:
         mask = np.array([f in args.features or f == "bias" for f in PASSAGE_FEATURES])
     # CMRC/DRCD are split by question; XQuAD dev-00..11 and the golden dev split train and calibrate.
     val = np.array(
-        [held_out(g, args.holdout) if s == "qa" else False for g, s in zip(group, pset, strict=True)]
+        [
+            held_out(g, args.holdout) if s == "qa" else s in args.calibrate_only
+            for g, s in zip(group, pset, strict=True)
+        ]
     )
     val_q = {g for g, s in zip(group, pset, strict=True) if s != "qa" or held_out(g, args.holdout)}
     weight = np.where(pset == "qa", 1.0, 3.0)
@@ -243,7 +258,7 @@ def main() -> None:
         passage[k][PASSAGE_FEATURES.index("bias")] -= _logit(threshold[k])  # probability 0.5 = the point
     open_cells: dict[str, list[float]] = defaultdict(list)
     for g in answerable:
-        if meta[g]["open"] and meta[g]["source"] == args.calibrate_open_on:
+        if meta[g]["open"] and meta[g]["source"] in args.calibrate_open_on.split("+"):
             open_cells[f"{meta[g]['source']}/{meta[g]['lang']}"].append(scores[g][0])
     open_point = operating_point(list(open_cells.values()), args.open_target) if open_cells else None
     open_shift = {k: _logit(threshold[k]) - _logit(open_point) for k in KINDS} if open_point else {}
@@ -267,7 +282,10 @@ def main() -> None:
     S = S.copy()
     S[:, SENTENCE_FEATURES.index("p_logit")] = p_logit
     s_val = np.array(
-        [held_out(str(g), args.holdout) if s == "qa" else False for g, s in zip(sgroup, sset, strict=True)]
+        [
+            held_out(str(g), args.holdout) if s == "qa" else s in args.calibrate_only
+            for g, s in zip(sgroup, sset, strict=True)
+        ]
     )
     sentence: dict[str, np.ndarray] = {}
     for k in SENTENCE_KINDS:
@@ -301,6 +319,7 @@ def main() -> None:
             "sentence_rows": len(ys),
             "target_false_refusal": targets,
             "calibrated_on": {**sources, "open": args.calibrate_open_on},
+            "calibration_only": list(args.calibrate_only),
             "operating_point": {k: round(v, 4) for k, v in threshold.items()},
             "held_out": figures,
             "sentence_top1_held_out": round(float(np.mean(top1)), 3) if top1 else None,
