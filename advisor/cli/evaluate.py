@@ -17,7 +17,12 @@ if TYPE_CHECKING:
 from . import shared
 from .shared import BackendOption
 
-DEFAULT_SPLITS = ("dev=evals/golden.jsonl", "test=evals/test.jsonl", "client=evals/client.jsonl")
+DEFAULT_SPLITS = (
+    "dev=evals/golden.jsonl",
+    "client-dev=evals/client_dev.jsonl",
+    "test=evals/test.jsonl",
+    "client=evals/client.jsonl",
+)
 
 
 def _named(values: list[str], what: str) -> list[tuple[str, Path]]:
@@ -37,8 +42,8 @@ def eval_(
         list[str] | None,
         typer.Option(
             help="A golden set (JSONL; see advisor/evals/dataset.py) as NAME=PATH or PATH; repeat for several "
-            "splits. Default: dev=evals/golden.jsonl (tune here), test=evals/test.jsonl and client=evals/client.jsonl "
-            "(report here)."
+            "splits. Default: dev=evals/golden.jsonl and client-dev=evals/client_dev.jsonl (tune here), "
+            "test=evals/test.jsonl and client=evals/client.jsonl (report here)."
         ),
     ] = None,
     out: Annotated[
