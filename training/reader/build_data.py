@@ -342,14 +342,13 @@ def main() -> None:
         probes = dataset_probes(xquad / "tune.jsonl", "xquad")
         advisor, reader = advisor_for(xquad / "corpus", args.out / "xquad-home", args.models)
         save(args.out / "xquad.npz", run(advisor, reader, probes, {}, both=False))
-    if "golden" in args.only:
-        probes = dataset_probes(REPO / "evals" / "golden.jsonl", "golden")
+    # The dev splits on the bundled corpus: golden and the client-style questions, over one index.
+    bundled = [name for name in ("golden", "client_dev") if name in args.only]
+    if bundled:
         advisor, reader = advisor_for(REPO / "corpus", args.out / "golden-home", args.models)
-        save(args.out / "golden.npz", run(advisor, reader, probes, {}, both=False))
-    if "client_dev" in args.only:  # client-style dev questions (evals/client_dev.jsonl), bundled corpus
-        probes = dataset_probes(REPO / "evals" / "client_dev.jsonl", "client_dev")
-        advisor, reader = advisor_for(REPO / "corpus", args.out / "golden-home", args.models)
-        save(args.out / "client_dev.npz", run(advisor, reader, probes, {}, both=False))
+        for name in bundled:
+            probes = dataset_probes(REPO / "evals" / f"{name}.jsonl", name)
+            save(args.out / f"{name}.npz", run(advisor, reader, probes, {}, both=False))
 
 
 if __name__ == "__main__":
